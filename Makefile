@@ -1,0 +1,74 @@
+# The commands the README names. `make demo` runs the main job on the embedded local stack;
+# `make test` runs every check. Both set themselves up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+PYTEST_ARGS ?=
+
+.PHONY: help install lint typecheck validate build asl unit integration e2e pytest test \
+        sandboxes local demo invoke bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/constraints.txt requirements/dev.in requirements/runtime.in scripts/find-python
+	@interp=$$(scripts/find-python) && echo "Creating $(VENV) with $$interp" && "$$interp" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/dev.in
+	@touch $@
+
+install: $(STAMP) ## create .venv (Python 3.13) with the pinned dependencies
+
+lint: $(STAMP) ## ruff check and format check
+	ruff check .
+	ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict over the service code, the local stack and the sandboxes
+	mypy
+
+asl: $(STAMP) ## check statemachine/*.asl.json with moto's ASL parser and asl-validator
+	$(PY) scripts/check_asl.py statemachine/*.asl.json
+
+validate: $(STAMP) ## sam validate --lint (cfn-lint rules) over template.yaml
+	sam validate --lint --template template.yaml
+
+build: $(STAMP) ## sam build (layer BuildMethod python3.13) into .aws-sam/
+	sam build --template template.yaml --parallel
+
+pytest: $(STAMP) ## every pytest tier (unit, integration, e2e)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+test: lint typecheck validate asl build pytest ## every check: ruff, mypy, sam validate --lint, ASL, sam build, pytest
+
+sandboxes: $(STAMP) ## serve the three provider sandboxes on 127.0.0.1 until stopped
+	$(PY) -m local.sandboxes
+
+local: $(STAMP) ## serve the embedded local stack (API on 127.0.0.1:3000) until stopped
+	$(PY) -m local.stack serve
+
+demo: $(STAMP) ## the main job: one job per provider on the local stack, outputs saved under out/
+	$(PY) -m local.demo
+
+invoke: $(STAMP) ## run one function with one event: make invoke FUNCTION=ApiFunction EVENT=events/x.json
+	$(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
+
+bench: $(STAMP) ## the benchmarks (figures printed, not asserted)
+	$(PY) -m benchmarks.pipeline
+
+clean: ## remove the venv, build output and caches
+	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache out

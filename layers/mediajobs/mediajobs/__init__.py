@@ -1,0 +1,1 @@
+"""mediajobs: turn products into marketing media through AI providers, on AWS serverless."""

@@ -1,0 +1,1 @@
+"""Provider adapters: one interface (:mod:`.base`), one implementation per provider."""
