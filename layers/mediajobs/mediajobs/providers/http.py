@@ -34,7 +34,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
-        return (rng or random).uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+        return (rng or random).uniform(0, ceiling)
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
@@ -115,14 +115,15 @@ class ProviderHttpClient:
             if isinstance(error, httpx.Response):
                 return error
             attempt += 1
-            if not self._should_retry(error, attempt, safe_to_repeat):
+            if not isinstance(error, RetryableProviderError) or not self._should_retry(
+                error, attempt, safe_to_repeat=safe_to_repeat
+            ):
                 raise error
-            assert isinstance(error, RetryableProviderError)
             delay = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt)
             self.sleep(delay)
 
-    def _should_retry(self, error: ProviderError, attempt: int, safe_to_repeat: bool) -> bool:
-        if not isinstance(error, RetryableProviderError) or attempt >= self.retry.max_attempts:
+    def _should_retry(self, error: RetryableProviderError, attempt: int, *, safe_to_repeat: bool) -> bool:
+        if attempt >= self.retry.max_attempts:
             return False
         if error.retry_after is not None and error.retry_after > self.retry.max_inline_delay:
             return False

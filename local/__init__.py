@@ -1,0 +1,1 @@
+"""The embedded local stack and the provider sandboxes. Never shipped to AWS."""

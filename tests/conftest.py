@@ -1,0 +1,23 @@
+"""Fixtures shared by every tier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import MediaHost, WebhookReceiver
+
+
+@pytest.fixture(scope="session")
+def media_host() -> Iterator[MediaHost]:
+    host = MediaHost()
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
