@@ -23,7 +23,7 @@ def _encode(fmt: str) -> bytes:
 
 def _serve(app: Flask) -> RunningServer:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     return RunningServer(server, thread, f"http://127.0.0.1:{server.server_port}")
 

@@ -1,0 +1,17 @@
+"""State machine task: start the job's next provider stage (Creatify gen_video, JoggAI render)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mediajobs.jobs.tasks import JobTaskInput, pipeline
+from mediajobs.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="job_id")
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@event_parser(model=JobTaskInput)
+def lambda_handler(event: JobTaskInput, context: LambdaContext) -> dict[str, str | int]:
+    return pipeline().advance(event.job_id).as_dict()

@@ -1,0 +1,22 @@
+"""State machine task: the job is final; tell the client (and answer the status for the last Choice)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mediajobs.jobs.tasks import JobTaskInput, pipeline
+from mediajobs.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="job_id")
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@event_parser(model=JobTaskInput)
+def lambda_handler(event: JobTaskInput, context: LambdaContext) -> dict[str, str]:
+    job = pipeline().store.get(event.job_id)
+    metrics.add_dimension(name="provider", value=job.provider.value)
+    metrics.add_metric(name=f"Jobs{job.status.value.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("job finished", extra={"status": job.status.value, "provider": job.provider.value})
+    return {"status": job.status.value}

@@ -1,0 +1,56 @@
+"""Configuration: the environment parsed once, at cold start, into one frozen model.
+
+Logic receives a :class:`Settings`; it never reads ``os.environ`` itself. ``get_settings()`` is
+called by handlers (not at import time), so tests can set the environment before first use or
+build a ``Settings`` directly.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stage: str = "dev"
+    jobs_table: str
+    media_bucket: str
+    state_machine_arn: str = ""
+
+    creatify_base_url: str = "https://api.creatify.ai"
+    creatify_secret_arn: str = ""
+    jogg_base_url: str = "https://api.jogg.ai"
+    jogg_secret_arn: str = ""
+    prodvisual_base_url: str = "https://api.prodvisual.com"
+    prodvisual_secret_arn: str = ""
+    secrets_max_age_seconds: Annotated[int, Field(ge=0)] = 300
+
+    public_base_url: str = ""
+    poll_initial_seconds: Annotated[int, Field(ge=1)] = 30
+    poll_max_seconds: Annotated[int, Field(ge=1)] = 600
+    job_deadline_seconds: Annotated[int, Field(ge=1)] = 21600
+
+    #: only the embedded local stack sets this: providers and images live on loopback there
+    allow_loopback_urls: bool = False
+    max_image_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
+    max_output_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024 * 1024
+    download_url_seconds: Annotated[int, Field(ge=60, le=604800)] = 900
+    product_link_seconds: Annotated[int, Field(ge=60)] = 86400
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        source = os.environ if environ is None else environ
+        fields = cls.model_fields
+        return cls.model_validate({k.lower(): v for k, v in source.items() if k.lower() in fields})
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The container's settings, parsed on first use."""
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""Jobs: the records, their store, and the steps the state machine runs."""

@@ -1,0 +1,128 @@
+"""The archive step: every output of the job's final stage is copied to S3 before it succeeds."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+import httpx
+
+from mediajobs.archive import archive_url
+from mediajobs.errors import MediajobsError
+from mediajobs.fetching import FetchError, TooLargeError, UnsafeUrlError, UrlPolicy
+from mediajobs.jobs.models import Job, JobStatus, StoredOutput
+from mediajobs.jobs.pipeline import JobPipeline, last_stage
+from mediajobs.media_probe import MediaProbeError
+from mediajobs.observability import logger
+from mediajobs.providers.base import OutputKind, OutputRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+#: what clients see: a provider's cover image is the job's preview
+STORED_KIND = {OutputKind.COVER: OutputKind.PREVIEW}
+KNOWN_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".mp4"}
+
+
+class ArchiveError(MediajobsError):
+    """An output could not be copied; the state machine retries, then fails the job."""
+
+
+def outputs_to_archive(job: Job) -> list[OutputRef]:
+    """The outputs of the job's last stage, one per kind."""
+    final = last_stage(job)
+    chosen: dict[OutputKind, OutputRef] = {}
+    for task in job.tasks:
+        if task.stage == final:
+            for ref in task.outputs:
+                chosen[STORED_KIND.get(ref.kind, ref.kind)] = ref
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def object_key(job_id: str, kind: OutputKind, url: str) -> str:
+    suffix = PurePosixPath(urlparse(url).path).suffix.lower()
+    return f"outputs/{job_id}/{kind.value}{suffix if suffix in KNOWN_EXTENSIONS else ''}"
+
+
+class Archiver:
+    def __init__(
+        self,
+        *,
+        pipeline: JobPipeline,
+        s3: S3Client,
+        http: httpx.Client,
+        bucket: str,
+        policy: UrlPolicy,
+        max_bytes: int,
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.s3 = s3
+        self.http = http
+        self.bucket = bucket
+        self.policy = policy
+        self.max_bytes = max_bytes
+
+    def archive(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job.status.final:
+            return job
+        now = self.pipeline.now()
+        job = self.store.update(
+            job_id, lambda j: None if j.status.final else j.moved_to(JobStatus.ARCHIVING, now=now)
+        )
+        if job.status.final:
+            return job
+        refs = outputs_to_archive(job)
+        if not refs:
+            raise ArchiveError(f"job {job_id} finished at the provider without any output")
+        stored = [self._copy(job, ref) for ref in refs]
+
+        def succeed(current: Job) -> Job | None:
+            if current.status.final:
+                return None
+            done = current.moved_to(
+                JobStatus.SUCCEEDED, now=self.pipeline.now(), detail=f"{len(stored)} outputs"
+            )
+            return done.model_copy(update={"outputs": stored})
+
+        job = self.store.update(job_id, succeed)
+        if job.status is not JobStatus.SUCCEEDED:
+            # cancelled (or failed) while we copied: a late result is not kept
+            self._delete([s.s3_key for s in stored])
+        return job
+
+    def _copy(self, job: Job, ref: OutputRef) -> StoredOutput:
+        kind = STORED_KIND.get(ref.kind, ref.kind)
+        key = object_key(job.job_id, kind, ref.url)
+        try:
+            obj = archive_url(
+                s3_client=self.s3,
+                http_client=self.http,
+                url=ref.url,
+                bucket=self.bucket,
+                key=key,
+                policy=self.policy,
+                max_bytes=self.max_bytes,
+            )
+        except (FetchError, TooLargeError, UnsafeUrlError, MediaProbeError) as exc:
+            logger.warning("output could not be archived", extra={"job_id": job.job_id, "kind": kind.value})
+            raise ArchiveError(f"the {kind.value} output could not be copied: {exc}") from exc
+        job_stage = job.task.stage if job.task else ""
+        return StoredOutput(
+            kind=kind,
+            stage=job_stage,
+            s3_key=obj.key,
+            content_type=obj.content_type,
+            bytes=obj.bytes,
+            sha256=obj.sha256,
+            width=obj.width,
+            height=obj.height,
+            duration_seconds=obj.duration_seconds,
+            codec=obj.codec,
+        )
+
+    def _delete(self, keys: list[str]) -> None:
+        if keys:
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys]})

@@ -1,0 +1,160 @@
+"""The job record: what mediajobs knows about one job, stored as one DynamoDB item."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mediajobs.providers.base import OutputKind, ProductInput, ProviderName, ProviderTask
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    ARCHIVING = "archiving"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+    @property
+    def rank(self) -> int:
+        """Status only moves to a higher rank."""
+        return {"queued": 0, "running": 1, "archiving": 2}.get(self.value, 3)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ErrorInfo(_Record):
+    """Why a job failed: our stable ``code``, a message that says what happened, the provider's code."""
+
+    code: str
+    message: str
+    provider_code: str | None = None
+
+
+class TimelineEntry(_Record):
+    status: JobStatus
+    stage: str | None = None
+    at: datetime
+    detail: str | None = None
+
+
+class ProductImage(_Record):
+    """The product image as mediajobs took it in (kept in S3 before any credit is spent)."""
+
+    s3_key: str
+    content_type: str
+    bytes: int
+    width: int
+    height: int
+    sha256: str
+
+
+class StoredOutput(_Record):
+    """One archived output file."""
+
+    kind: OutputKind
+    stage: str
+    s3_key: str
+    content_type: str
+    bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    codec: str | None = None
+
+
+class JobSpec(_Record):
+    """What the client asked for, as validated by the API (options already per provider)."""
+
+    provider: ProviderName
+    product: ProductInput
+    options: dict[str, Any] = Field(default_factory=dict)
+    webhook_url: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class Job(_Record):
+    job_id: str
+    tenant_id: str
+    status: JobStatus = JobStatus.QUEUED
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deadline_at: datetime
+    spec: JobSpec
+    public_base_url: str
+    product_image: ProductImage | None = None
+    task: ProviderTask | None = None
+    tasks: list[ProviderTask] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    outputs: list[StoredOutput] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+    poll_count: Annotated[int, Field(ge=0)] = 0
+    #: Creatify signs nothing: its callback URL carries this per-job unguessable token
+    callback_token: str | None = None
+    execution_arn: str | None = None
+
+    @property
+    def provider(self) -> ProviderName:
+        return self.spec.provider
+
+    @property
+    def stage(self) -> str | None:
+        return self.task.stage if self.task else None
+
+    @property
+    def credits_used(self) -> float | None:
+        used = [t.credits_used for t in self.tasks if t.credits_used is not None]
+        return sum(used) if used else None
+
+    def with_task(self, task: ProviderTask, *, now: datetime) -> Job:
+        """Record ``task`` as the current task; history keeps the latest state per task and stage."""
+        history = [t for t in self.tasks if (t.stage, t.task_id) != (task.stage, task.task_id)]
+        history.append(task)
+        changed_stage = self.task is None or (self.task.stage, self.task.task_id) != (
+            task.stage,
+            task.task_id,
+        )
+        job = self.model_copy(update={"task": task, "tasks": history, "updated_at": now})
+        if changed_stage:
+            job = job.model_copy(update={"poll_count": 0})
+        if changed_stage or (self.task is not None and self.task.state != task.state):
+            job = job.add_timeline(JobStatus.RUNNING, task.stage, now, detail=task.provider_status)
+        return job
+
+    def add_timeline(
+        self, status: JobStatus, stage: str | None, now: datetime, detail: str | None = None
+    ) -> Job:
+        entry = TimelineEntry(status=status, stage=stage, at=now, detail=detail)
+        return self.model_copy(update={"timeline": [*self.timeline, entry]})
+
+    def moved_to(self, status: JobStatus, *, now: datetime, detail: str | None = None) -> Job:
+        """The job in ``status``; refuses to move backwards or out of a final status."""
+        if status == self.status:
+            return self
+        if self.status.final or status.rank < self.status.rank:
+            raise InvalidTransitionError(self.job_id, self.status, status)
+        job = self.model_copy(update={"status": status, "updated_at": now})
+        return job.add_timeline(status, self.stage, now, detail=detail)
+
+
+class InvalidTransitionError(Exception):
+    def __init__(self, job_id: str, current: JobStatus, wanted: JobStatus) -> None:
+        super().__init__(f"job {job_id} cannot move from {current} to {wanted}")
+        self.current = current
+        self.wanted = wanted

@@ -1,0 +1,292 @@
+"""The steps of a job, one per state machine task. Each is safe to run twice.
+
+Every step reads the job, acts, writes conditionally and answers a :class:`Step` telling the
+state machine what comes next:
+
+- ``await``: wait for the provider's callback, at most ``wait_seconds``, then poll once;
+- ``advance``: the current stage is done and the job has another one;
+- ``archive``: the provider's work is done; keep the outputs;
+- ``retry_submit`` / ``retry_advance``: the provider asked us to come back in ``wait_seconds``;
+- ``finished``: the job reached a final state (the next task tells the client).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from mediajobs.config import Settings
+from mediajobs.errors import ErrorKind, PermanentProviderError, ProviderError, RetryableProviderError
+from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, utcnow
+from mediajobs.jobs.store import JobStore
+from mediajobs.observability import logger
+from mediajobs.providers.base import (
+    ProductInput,
+    ProviderAdapter,
+    ProviderName,
+    ProviderTask,
+    StartRequest,
+    TaskState,
+)
+from mediajobs.providers.registry import OPTIONS_MODELS
+
+PERMANENT_CODES = {
+    ErrorKind.BAD_REQUEST: "provider_rejected_request",
+    ErrorKind.UNAUTHORIZED: "provider_auth_failed",
+    ErrorKind.FORBIDDEN: "provider_auth_failed",
+    ErrorKind.INSUFFICIENT_CREDITS: "provider_insufficient_credits",
+    ErrorKind.INVALID_IMAGE: "invalid_product_image",
+    ErrorKind.TOO_LARGE: "product_image_too_large",
+    ErrorKind.NOT_FOUND: "provider_not_found",
+    ErrorKind.GENERATION_FAILED: "provider_failed",
+    ErrorKind.INVALID_RESPONSE: "provider_invalid_response",
+}
+
+#: how a state machine error name (Catch) becomes a job error code
+STATE_ERROR_CODES = {
+    "States.Timeout": "timeout",
+    "RetryableProviderError": "provider_unavailable",
+    "PermanentProviderError": "provider_rejected_request",
+    "ArchiveError": "archive_failed",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    next: str
+    wait_seconds: int = 0
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"next": self.next, "wait_seconds": self.wait_seconds}
+
+
+FINISHED = Step("finished")
+
+
+def last_stage(job: Job) -> str:
+    """The stage after which a job's provider work is done."""
+    if job.provider is ProviderName.CREATIFY:
+        return "image" if job.spec.options.get("stop_after") == "image" else "video"
+    if job.provider is ProviderName.JOGG:
+        return "video"
+    return "generate"
+
+
+def error_from_provider(exc: ProviderError) -> ErrorInfo:
+    code = "provider_unavailable" if exc.retryable else PERMANENT_CODES.get(exc.kind, "provider_error")
+    return ErrorInfo(
+        code=code,
+        message=f"{exc.provider} answered {exc.provider_code}: {exc.provider_message}"[:1000],
+        provider_code=exc.provider_code,
+    )
+
+
+def error_from_task(task: ProviderTask) -> ErrorInfo:
+    reason = task.error_message or "the provider reported the generation as failed without a reason"
+    return ErrorInfo(
+        code="provider_failed",
+        message=f"{task.provider.value} failed the {task.stage} stage: {reason}"[:1000],
+        provider_code=task.error_code or task.provider_status,
+    )
+
+
+class JobPipeline:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        adapters: Callable[[ProviderName], ProviderAdapter],
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.settings = settings
+        self.now = clock
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def submit(self, job_id: str) -> Step:
+        job = self.store.get(job_id)
+        if job.status.final:
+            return FINISHED
+        if job.task is not None:
+            return self.route(job)
+        adapter = self.adapters(job.provider)
+        try:
+            task = adapter.start(self.start_request(job))
+        except RetryableProviderError as exc:
+            return self._provider_wait(exc, "retry_submit")
+        except PermanentProviderError as exc:
+            return self.fail(job_id, error_from_provider(exc))
+        return self.route(self._record(job_id, task))
+
+    def check(self, job_id: str, *, poll: bool) -> Step:
+        job = self.store.get(job_id)
+        if job.status.final:
+            return FINISHED
+        if self._past_deadline(job):
+            return self.fail(job_id, self._timeout_error(job))
+        if job.task is None:
+            return self.submit(job_id)
+        if poll or not job.task.state.final:
+            job = self.store.update(job_id, lambda j: j.model_copy(update={"poll_count": j.poll_count + 1}))
+            try:
+                task = self.adapters(job.provider).fetch(job.task.stage, job.task.task_id)  # type: ignore[union-attr]
+            except RetryableProviderError as exc:
+                logger.warning(
+                    "provider status unavailable, waiting", extra={"job_id": job_id, "kind": exc.kind}
+                )
+                return self._await(job)
+            except PermanentProviderError as exc:
+                return self.fail(job_id, error_from_provider(exc))
+            job = self._record(job_id, task)
+        return self.route(job)
+
+    def advance(self, job_id: str) -> Step:
+        job = self.store.get(job_id)
+        if job.status.final:
+            return FINISHED
+        completed = job.task
+        if (
+            completed is None
+            or completed.state is not TaskState.COMPLETED
+            or completed.stage == last_stage(job)
+        ):
+            return self.route(job)
+        try:
+            task = self.adapters(job.provider).advance(completed, self.start_request(job))
+        except RetryableProviderError as exc:
+            return self._provider_wait(exc, "retry_advance")
+        except PermanentProviderError as exc:
+            return self.fail(job_id, error_from_provider(exc))
+        if task is None:
+            return Step("archive")
+        return self.route(self._record(job_id, task))
+
+    def fail(self, job_id: str, error: ErrorInfo) -> Step:
+        """Mark the job failed with ``error`` unless it is already final."""
+        now = self.now()
+
+        def change(job: Job) -> Job | None:
+            if job.status.final:
+                return None
+            failed = job.moved_to(JobStatus.FAILED, now=now, detail=error.code)
+            return failed.model_copy(update={"error": error})
+
+        job = self.store.update(job_id, change)
+        logger.info("job failed", extra={"job_id": job_id, "code": job.error.code if job.error else None})
+        return FINISHED
+
+    def fail_from_state_error(self, job_id: str, error_name: str) -> Step:
+        """MarkFailed: a Catch ended the job; ``error_name`` is the state error (or Lambda errorType)."""
+        code = STATE_ERROR_CODES.get(error_name, "internal_error")
+        messages = {
+            "timeout": "the provider did not answer before the job's deadline",
+            "provider_unavailable": "the provider kept failing or timing out; retries are exhausted",
+            "archive_failed": "the outputs could not be copied from the provider",
+        }
+        return self.fail(
+            job_id, ErrorInfo(code=code, message=messages.get(code, "mediajobs failed internally"))
+        )
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def route(self, job: Job) -> Step:
+        task = job.task
+        if job.status.final:
+            return FINISHED
+        if task is None:
+            return Step("retry_submit", 1)
+        if task.state is TaskState.FAILED:
+            return self.fail(job.job_id, error_from_task(task))
+        if task.state is TaskState.COMPLETED:
+            return Step("archive") if task.stage == last_stage(job) else Step("advance")
+        if self._past_deadline(job):
+            return self.fail(job.job_id, self._timeout_error(job))
+        return self._await(job)
+
+    def _await(self, job: Job) -> Step:
+        interval = min(
+            self.settings.poll_max_seconds,
+            self.settings.poll_initial_seconds * 2 ** min(job.poll_count, 20),
+        )
+        remaining = (job.deadline_at - self.now()).total_seconds()
+        return Step("await", max(1, min(interval, math.ceil(remaining))))
+
+    def _provider_wait(self, exc: RetryableProviderError, step: str) -> Step:
+        if exc.retry_after is None:
+            raise exc
+        return Step(step, max(1, math.ceil(exc.retry_after)))
+
+    def _past_deadline(self, job: Job) -> bool:
+        return self.now() >= job.deadline_at
+
+    def _timeout_error(self, job: Job) -> ErrorInfo:
+        stage = job.stage or "submit"
+        return ErrorInfo(
+            code="timeout",
+            message=(
+                f"the provider did not finish the {stage} stage before the job's deadline "
+                f"({job.deadline_at:%Y-%m-%dT%H:%M:%SZ})"
+            ),
+        )
+
+    def _record(self, job_id: str, task: ProviderTask) -> Job:
+        """Record a task's state; never lets a stale answer move a task backwards."""
+        now = self.now()
+
+        def change(job: Job) -> Job | None:
+            if job.status.final:
+                return None
+            current = job.task
+            same_task = current is not None and (current.stage, current.task_id) == (task.stage, task.task_id)
+            if same_task and current is not None and (current.state.final or current == task):
+                return None
+            updated = job.with_task(task, now=now)
+            return updated.moved_to(JobStatus.RUNNING, now=now) if job.status is JobStatus.QUEUED else updated
+
+        return self.store.update(job_id, change)
+
+    def record_webhook_task(self, job_id: str, task: ProviderTask) -> Job:
+        """A verified provider answer for the job's current task (webhook path)."""
+        return self._record(job_id, task)
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def start_request(self, job: Job) -> StartRequest:
+        options_model: type[BaseModel] = OPTIONS_MODELS[job.provider]
+        product = job.spec.product
+        image_url = product.image_url
+        if job.product_image is not None:
+            image_url = self.product_link(job)
+        return StartRequest(
+            product=ProductInput(
+                image_url=image_url,
+                page_url=product.page_url,
+                title=product.title,
+                description=product.description,
+                target_audience=product.target_audience,
+            ),
+            options=options_model.model_validate(job.spec.options),
+            webhook_url=self.callback_url(job),
+        )
+
+    def product_link(self, job: Job) -> str:
+        return f"{job.public_base_url}/p/{job.job_id}"
+
+    def callback_url(self, job: Job) -> str | None:
+        if not job.public_base_url:
+            return None
+        base = f"{job.public_base_url}/v1/webhooks/{job.provider.value}"
+        if job.provider is ProviderName.CREATIFY:
+            return f"{base}/{job.job_id}.{job.callback_token}"
+        return base
+
+
+def deadline_after(now: datetime, seconds: int) -> datetime:
+    return now + timedelta(seconds=seconds)

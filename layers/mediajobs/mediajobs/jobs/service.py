@@ -1,0 +1,230 @@
+"""What the API does with jobs: accept one (product taken in first), show one, serve its product link."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+from botocore.exceptions import ClientError
+
+from mediajobs.api.errors import ApiError, not_found
+from mediajobs.api.schemas import (
+    CreatifyJobRequest,
+    ErrorView,
+    JobRequest,
+    JobView,
+    Links,
+    OutputView,
+    ProviderTaskView,
+    TimelineView,
+)
+from mediajobs.config import Settings
+from mediajobs.fetching import (
+    FetchError,
+    NotAnImageError,
+    TooLargeError,
+    UnsafeUrlError,
+    UrlPolicy,
+    check_url,
+)
+from mediajobs.intake import take_in_product_image
+from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
+from mediajobs.jobs.store import JobStore
+from mediajobs.observability import logger
+from mediajobs.providers.base import ProductInput, ProviderName
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_stepfunctions.client import SFNClient
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        s3: S3Client,
+        sfn: SFNClient,
+        http: httpx.Client,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.s3 = s3
+        self.sfn = sfn
+        self.http = http
+        self.settings = settings
+        self.now = clock
+        self.policy = UrlPolicy(allow_loopback=settings.allow_loopback_urls)
+
+    # -- create ---------------------------------------------------------------------------------
+
+    def create(self, tenant_id: str, request: JobRequest, *, public_base_url: str) -> Job:
+        job_id = uuid.uuid4().hex
+        now = self.now()
+        if request.webhook_url is not None:
+            self._check_url(str(request.webhook_url), "webhook_url")
+        if request.product.page_url is not None:
+            self._check_url(str(request.product.page_url), "product.page_url")
+        product_image = None
+        if request.product.image_url is not None:
+            product_image = self._take_in(job_id, str(request.product.image_url))
+        product = request.product
+        spec = JobSpec(
+            provider=ProviderName(request.provider),
+            product=ProductInput(
+                image_url=str(product.image_url) if product.image_url else None,
+                page_url=str(product.page_url) if product.page_url else None,
+                title=product.title,
+                description=product.description,
+                target_audience=product.target_audience,
+            ),
+            options=request.options.model_dump(mode="json", exclude_none=True),
+            webhook_url=str(request.webhook_url) if request.webhook_url else None,
+            metadata=request.metadata,
+        )
+        job = Job(
+            job_id=job_id,
+            tenant_id=tenant_id,
+            created_at=now,
+            updated_at=now,
+            deadline_at=now + timedelta(seconds=self.settings.job_deadline_seconds),
+            spec=spec,
+            public_base_url=public_base_url.rstrip("/"),
+            product_image=product_image,
+            callback_token=secrets.token_urlsafe(24) if isinstance(request, CreatifyJobRequest) else None,
+            timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
+        )
+        self.store.create(job)
+        self._start_execution(job)
+        logger.info("job accepted", extra={"job_id": job_id, "provider": spec.provider.value})
+        return job
+
+    def _check_url(self, url: str, field: str) -> None:
+        try:
+            check_url(url, self.policy)
+        except UnsafeUrlError as exc:
+            raise ApiError(422, "unsafe_url", f"{field} is not allowed: {exc}") from exc
+
+    def _take_in(self, job_id: str, url: str) -> ProductImage:
+        field = "product.image_url"
+        try:
+            return take_in_product_image(
+                http=self.http,
+                s3=self.s3,
+                bucket=self.settings.media_bucket,
+                job_id=job_id,
+                url=url,
+                policy=self.policy,
+                max_bytes=self.settings.max_image_bytes,
+            )
+        except UnsafeUrlError as exc:
+            raise ApiError(422, "unsafe_url", f"{field} is not allowed: {exc}") from exc
+        except TooLargeError as exc:
+            limit = self.settings.max_image_bytes // (1024 * 1024)
+            raise ApiError(422, "product_image_too_large", f"{field} is larger than {limit} MB") from exc
+        except NotAnImageError as exc:
+            raise ApiError(
+                422, "invalid_product_image", f"{field} is not a JPEG, PNG or WebP image: {exc}"
+            ) from exc
+        except FetchError as exc:
+            raise ApiError(422, "product_image_unreachable", f"{field} could not be fetched: {exc}") from exc
+
+    def _start_execution(self, job: Job) -> None:
+        try:
+            self.sfn.start_execution(
+                stateMachineArn=self.settings.state_machine_arn,
+                name=job.job_id,
+                input=json.dumps({"job_id": job.job_id}),
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            logger.error(
+                "could not start the job's execution", extra={"job_id": job.job_id, "error_code": code}
+            )
+            error = ErrorInfo(code="internal_error", message="the job could not be started; please retry")
+            self.store.update(
+                job.job_id,
+                lambda j: j.moved_to(JobStatus.FAILED, now=self.now()).model_copy(update={"error": error}),
+            )
+            raise ApiError(503, "service_unavailable", "the job could not be started; please retry") from exc
+
+    # -- read -----------------------------------------------------------------------------------
+
+    def get(self, tenant_id: str, job_id: str) -> Job:
+        job = self.store.find(job_id) if _plausible_id(job_id) else None
+        if job is None or job.tenant_id != tenant_id:
+            raise not_found(f"job {job_id}")
+        return job
+
+    def view(self, job: Job) -> JobView:
+        expires_in = self.settings.download_url_seconds
+        expires_at = self.now() + timedelta(seconds=expires_in)
+        outputs = [
+            OutputView(
+                kind=o.kind,
+                stage=o.stage,
+                content_type=o.content_type,
+                bytes=o.bytes,
+                sha256=o.sha256,
+                width=o.width,
+                height=o.height,
+                duration_seconds=o.duration_seconds,
+                codec=o.codec,
+                download_url=self._presign(o.s3_key, expires_in),
+                download_url_expires_at=expires_at,
+            )
+            for o in job.outputs
+        ]
+        return JobView(
+            job_id=job.job_id,
+            provider=job.provider,
+            status=job.status,
+            stage=job.stage,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            deadline_at=job.deadline_at,
+            provider_jobs=[
+                ProviderTaskView(
+                    stage=t.stage,
+                    provider_job_id=t.task_id,
+                    state=t.state,
+                    provider_status=t.provider_status,
+                    credits_used=t.credits_used,
+                )
+                for t in job.tasks
+            ],
+            credits_used=job.credits_used,
+            timeline=[
+                TimelineView(status=e.status, stage=e.stage, at=e.at, detail=e.detail) for e in job.timeline
+            ],
+            outputs=outputs,
+            error=ErrorView(**job.error.model_dump()) if job.error else None,
+            metadata=job.spec.metadata,
+            links=Links(self=f"/v1/jobs/{job.job_id}"),
+        )
+
+    def product_link_target(self, job_id: str) -> str:
+        """The presigned URL a product link redirects to (while the job may still need it)."""
+        job = self.store.find(job_id) if _plausible_id(job_id) else None
+        if job is None or job.product_image is None:
+            raise not_found("product link")
+        if job.status.final and self.now() - job.updated_at > timedelta(
+            seconds=self.settings.product_link_seconds
+        ):
+            raise ApiError(410, "link_expired", "this product link has expired")
+        return self._presign(job.product_image.s3_key, 3600)
+
+    def _presign(self, key: str, expires_in: int) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.settings.media_bucket, "Key": key}, ExpiresIn=expires_in
+        )
+
+
+def _plausible_id(job_id: str) -> bool:
+    return len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)

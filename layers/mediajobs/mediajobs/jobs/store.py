@@ -1,0 +1,200 @@
+"""The job store: one DynamoDB table, domain models in and out, conditional writes throughout.
+
+Items (``pk`` / ``sk``):
+- ``JOB#<id>`` / ``JOB``: the job record; ``gsi1pk`` = ``<provider>#<provider task id>`` of its
+  current task, so a provider webhook finds its job with one query on ``ProviderTaskIndex``.
+- ``JOB#<id>`` / ``TOKEN``: the Step Functions task token the job waits on. Kept apart from the
+  record so that claiming it (a delete that returns the old item) is atomic and a record write can
+  never bring a used token back.
+- ``EVENT#<provider>#<event id>`` / ``EVENT``: a provider webhook already acted on (dedupe, TTL).
+- ``APIKEY#<sha256 of key>`` / ``APIKEY``: which tenant an API key belongs to (never the key).
+
+Every job write is conditional on the ``version`` it read, so status can only move forward and
+two writers never overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from mediajobs.errors import MediajobsError
+from mediajobs.jobs.models import Job
+from mediajobs.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+PROVIDER_TASK_INDEX = "ProviderTaskIndex"
+
+
+class JobNotFoundError(MediajobsError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} does not exist")
+        self.job_id = job_id
+
+
+class ConcurrentUpdateError(MediajobsError):
+    """Another writer changed the job first; read it again and retry."""
+
+
+class StoreError(MediajobsError):
+    """DynamoDB refused or failed a request."""
+
+
+def _to_item(model: BaseModel) -> dict[str, Any]:
+    item: dict[str, Any] = json.loads(model.model_dump_json(exclude_none=True), parse_float=Decimal)
+    return item
+
+
+def _job_key(job_id: str) -> dict[str, str]:
+    return {"pk": f"JOB#{job_id}", "sk": "JOB"}
+
+
+class JobStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def create(self, job: Job) -> Job:
+        self._put(job, condition="attribute_not_exists(pk)", values={})
+        return job
+
+    def find(self, job_id: str) -> Job | None:
+        try:
+            answer = self._table.get_item(Key=_job_key(job_id), ConsistentRead=True)
+        except ClientError as exc:
+            raise self._failed("get_item", exc) from exc
+        item = answer.get("Item")
+        return Job.model_validate(item) if item else None
+
+    def get(self, job_id: str) -> Job:
+        job = self.find(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        return job
+
+    def save(self, job: Job, *, expected_version: int) -> Job:
+        """Write ``job`` if the stored version is still ``expected_version``; returns the new record."""
+        saved = job.model_copy(update={"version": expected_version + 1})
+        self._put(saved, condition="version = :expected", values={":expected": expected_version})
+        return saved
+
+    def update(self, job_id: str, change: Callable[[Job], Job | None], *, attempts: int = 8) -> Job:
+        """Read, apply ``change`` (``None``: nothing to write), write conditionally; retry on conflict."""
+        for attempt in range(attempts):
+            current = self.get(job_id)
+            changed = change(current)
+            if changed is None:
+                return current
+            try:
+                return self.save(changed, expected_version=current.version)
+            except ConcurrentUpdateError:
+                logger.info(
+                    "job changed concurrently, retrying", extra={"job_id": job_id, "attempt": attempt}
+                )
+                time.sleep(0.02 * (attempt + 1))
+        raise ConcurrentUpdateError(f"job {job_id} kept changing; gave up after {attempts} attempts")
+
+    def job_id_for_task(self, provider: str, task_id: str) -> str | None:
+        try:
+            answer = self._table.query(
+                IndexName=PROVIDER_TASK_INDEX,
+                KeyConditionExpression=Key("gsi1pk").eq(f"{provider}#{task_id}"),
+                Limit=1,
+            )
+        except ClientError as exc:
+            raise self._failed("query", exc) from exc
+        items = answer.get("Items", [])
+        return str(items[0]["pk"]).removeprefix("JOB#") if items else None
+
+    # -- task tokens ----------------------------------------------------------------------------
+
+    def put_task_token(self, job_id: str, token: str) -> None:
+        try:
+            self._table.put_item(Item={"pk": f"JOB#{job_id}", "sk": "TOKEN", "token": token})
+        except ClientError as exc:
+            raise self._failed("put_item", exc) from exc
+
+    def claim_task_token(self, job_id: str) -> str | None:
+        """Take the token away (once): exactly one caller resumes the execution."""
+        try:
+            answer = self._table.delete_item(
+                Key={"pk": f"JOB#{job_id}", "sk": "TOKEN"}, ReturnValues="ALL_OLD"
+            )
+        except ClientError as exc:
+            raise self._failed("delete_item", exc) from exc
+        old = answer.get("Attributes")
+        return str(old["token"]) if old else None
+
+    # -- webhook dedupe, links, api keys ------------------------------------------------------------
+
+    def remember_event(self, provider: str, event_id: str, *, keep_seconds: int = 7 * 86400) -> bool:
+        """``True`` the first time an event is seen, ``False`` for a duplicate."""
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": f"EVENT#{provider}#{event_id}",
+                    "sk": "EVENT",
+                    "expires_at": int(time.time()) + keep_seconds,
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise self._failed("put_item", exc) from exc
+        return True
+
+    def forget_event(self, provider: str, event_id: str) -> None:
+        """Let a delivery we could not act on be retried by the provider."""
+        try:
+            self._table.delete_item(Key={"pk": f"EVENT#{provider}#{event_id}", "sk": "EVENT"})
+        except ClientError as exc:
+            raise self._failed("delete_item", exc) from exc
+
+    def put_api_key(self, key_hash: str, *, tenant_id: str, name: str) -> None:
+        try:
+            self._table.put_item(
+                Item={"pk": f"APIKEY#{key_hash}", "sk": "APIKEY", "tenant_id": tenant_id, "name": name}
+            )
+        except ClientError as exc:
+            raise self._failed("put_item", exc) from exc
+
+    def tenant_for_key(self, key_hash: str) -> str | None:
+        try:
+            item = self._table.get_item(Key={"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}).get("Item")
+        except ClientError as exc:
+            raise self._failed("get_item", exc) from exc
+        if not item or item.get("revoked"):
+            return None
+        return str(item["tenant_id"])
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _put(self, job: Job, *, condition: str, values: dict[str, Any]) -> None:
+        item = _to_item(job) | _job_key(job.job_id) | {"type": "job"}
+        if job.task is not None:
+            item |= {"gsi1pk": f"{job.provider.value}#{job.task.task_id}", "gsi1sk": f"JOB#{job.job_id}"}
+        kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition}
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            self._table.put_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConcurrentUpdateError(f"job {job.job_id} was changed by another writer") from exc
+            raise self._failed("put_item", exc) from exc
+
+    def _failed(self, operation: str, exc: ClientError) -> StoreError:
+        code = exc.response.get("Error", {}).get("Code", "Unknown")
+        logger.error("DynamoDB request failed", extra={"operation": operation, "error_code": code})
+        return StoreError(f"DynamoDB {operation} failed: {code}")

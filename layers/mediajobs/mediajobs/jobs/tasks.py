@@ -1,0 +1,91 @@
+"""Inputs of the state machine's tasks, and the services they run on (built once per container)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Annotated, Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from mediajobs.aws import dynamodb_table, s3_client, sfn_client
+from mediajobs.config import get_settings
+from mediajobs.fetching import UrlPolicy
+from mediajobs.jobs.archiving import Archiver
+from mediajobs.jobs.pipeline import JobPipeline
+from mediajobs.jobs.store import JobStore
+from mediajobs.providers.registry import ProviderRegistry
+from mediajobs.webhooks import ProviderWebhooks
+
+JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class _TaskInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class JobTaskInput(_TaskInput):
+    job_id: JobId
+
+
+class CheckInput(JobTaskInput):
+    source: Literal["callback", "poll"]
+
+
+class AwaitInput(JobTaskInput):
+    task_token: Annotated[str, Field(min_length=1, max_length=8192)]
+
+
+class StateError(_TaskInput):
+    """What a Catch puts at ``$.error``: the error name and a JSON cause from Lambda."""
+
+    Error: str = "States.Runtime"
+    Cause: str | None = None
+
+    def error_type(self) -> str:
+        if self.Cause:
+            try:
+                cause: Any = json.loads(self.Cause)
+            except ValueError:
+                return self.Error
+            if isinstance(cause, dict) and isinstance(cause.get("errorType"), str):
+                return str(cause["errorType"])
+        return self.Error
+
+
+class MarkFailedInput(JobTaskInput):
+    error: StateError = Field(default_factory=StateError)
+
+
+@functools.cache
+def registry() -> ProviderRegistry:
+    return ProviderRegistry(get_settings())
+
+
+@functools.cache
+def pipeline() -> JobPipeline:
+    settings = get_settings()
+    return JobPipeline(
+        store=JobStore(dynamodb_table(settings.jobs_table)),
+        adapters=registry().adapter,
+        settings=settings,
+    )
+
+
+@functools.cache
+def archiver() -> Archiver:
+    settings = get_settings()
+    return Archiver(
+        pipeline=pipeline(),
+        s3=s3_client(),
+        http=httpx.Client(timeout=httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=5.0)),
+        bucket=settings.media_bucket,
+        policy=UrlPolicy(allow_loopback=settings.allow_loopback_urls),
+        max_bytes=settings.max_output_bytes,
+    )
+
+
+@functools.cache
+def provider_webhooks() -> ProviderWebhooks:
+    return ProviderWebhooks(pipeline=pipeline(), adapters=registry().adapter, sfn=sfn_client())

@@ -1,0 +1,67 @@
+"""ProdVisual: AI product images (one ``generate`` stage, HMAC-signed webhooks)."""
+
+from mediajobs.providers.prodvisual.adapter import (
+    SIGNATURE_HEADER,
+    STAGE_GENERATE,
+    ProdVisualAdapter,
+    parse_rate_limit,
+)
+from mediajobs.providers.prodvisual.errors import ERROR_TABLE, map_error
+from mediajobs.providers.prodvisual.models import (
+    DOCUMENTED_STYLES,
+    MAX_BATCH_ITEMS,
+    BatchRequest,
+    BatchResponse,
+    CreditsResponse,
+    ErrorBody,
+    ErrorCode,
+    GenerateRequest,
+    GenerateResponse,
+    GenerationError,
+    GenerationItem,
+    GenerationState,
+    GenerationStatus,
+    OutputFormat,
+    Platform,
+    ProdVisualOptions,
+    RateLimitStatus,
+    Style,
+    StylesResponse,
+    WebhookData,
+    WebhookEvent,
+    WebhookPayload,
+)
+
+Options = ProdVisualOptions
+
+__all__ = [
+    "DOCUMENTED_STYLES",
+    "ERROR_TABLE",
+    "MAX_BATCH_ITEMS",
+    "SIGNATURE_HEADER",
+    "STAGE_GENERATE",
+    "BatchRequest",
+    "BatchResponse",
+    "CreditsResponse",
+    "ErrorBody",
+    "ErrorCode",
+    "GenerateRequest",
+    "GenerateResponse",
+    "GenerationError",
+    "GenerationItem",
+    "GenerationState",
+    "GenerationStatus",
+    "Options",
+    "OutputFormat",
+    "Platform",
+    "ProdVisualAdapter",
+    "ProdVisualOptions",
+    "RateLimitStatus",
+    "Style",
+    "StylesResponse",
+    "WebhookData",
+    "WebhookEvent",
+    "WebhookPayload",
+    "map_error",
+    "parse_rate_limit",
+]

@@ -1,0 +1,92 @@
+"""HTTP routes of the provider webhook receiver (no API key: providers prove themselves otherwise)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
+from mediajobs.api.errors import ApiError
+from mediajobs.errors import MediajobsError, ProviderError, WebhookVerificationError
+from mediajobs.jobs.tasks import provider_webhooks
+from mediajobs.observability import logger
+from mediajobs.providers.base import ProviderName
+from mediajobs.webhooks import ProviderWebhooks, UnknownCallbackError
+
+MAX_BODY_BYTES = 256 * 1024
+SIGNED = {ProviderName.JOGG.value: ProviderName.JOGG, ProviderName.PRODVISUAL.value: ProviderName.PRODVISUAL}
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    def raw_body() -> bytes:
+        event = app.current_event
+        content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(415, "unsupported_media_type", "webhook bodies must be application/json")
+        body = event.body or ""
+        try:
+            data = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
+        except (binascii.Error, ValueError) as exc:
+            raise ApiError(400, "malformed_body", "the body could not be decoded") from exc
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiError(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+        if not data:
+            raise ApiError(400, "empty_body", "the webhook body is empty")
+        return data
+
+    def headers() -> dict[str, str]:
+        return {k.lower(): v for k, v in app.current_event.headers.items()}
+
+    @app.post("/v1/webhooks/creatify/<token>")
+    def creatify(token: str) -> Response[Any]:
+        outcome = webhooks().receive_creatify(token, headers(), raw_body())
+        return _json(200, {"received": True, "outcome": outcome.value})
+
+    @app.post("/v1/webhooks/<provider>")
+    def signed(provider: str) -> Response[Any]:
+        name = SIGNED.get(provider)
+        if name is None:
+            raise ApiError(404, "unknown_provider", "webhooks are received for jogg and prodvisual here")
+        outcome = webhooks().receive_signed(name, headers(), raw_body())
+        return _json(200, {"received": True, "outcome": outcome.value})
+
+    @app.exception_handler(ApiError)
+    def api_error(exc: ApiError) -> Response[Any]:
+        return _json(exc.status, exc.body())
+
+    @app.exception_handler(WebhookVerificationError)
+    def forged(exc: WebhookVerificationError) -> Response[Any]:
+        logger.warning("webhook rejected", extra={"reason": str(exc)})
+        return _json(
+            401, ApiError(401, "invalid_signature", "the webhook signature is missing or wrong").body()
+        )
+
+    @app.exception_handler(UnknownCallbackError)
+    def unknown_callback(_exc: UnknownCallbackError) -> Response[Any]:
+        return _json(404, ApiError(404, "not_found", "no such callback").body())
+
+    @app.exception_handler(ProviderError)
+    def provider_down(exc: ProviderError) -> Response[Any]:
+        # the provider retries deliveries we could not act on; polling covers the rest
+        logger.warning("could not re-fetch the task for a webhook", extra={"kind": exc.kind.value})
+        return _json(503, ApiError(503, "provider_unavailable", "try again later").body())
+
+    @app.exception_handler(MediajobsError)
+    def failed(_exc: MediajobsError) -> Response[Any]:
+        logger.exception("webhook could not be processed")
+        return _json(503, ApiError(503, "service_unavailable", "try again later").body())
+
+    @app.not_found
+    def unknown_route(_exc: Exception) -> Response[Any]:
+        return _json(404, ApiError(404, "not_found", "no such webhook route").body())
+
+    return app
