@@ -32,7 +32,11 @@ lint: $(STAMP) ## ruff check and format check
 typecheck: $(STAMP) ## mypy --strict over the service code, the local stack and the sandboxes
 	mypy
 
-asl: $(STAMP) ## check statemachine/*.asl.json with moto's ASL parser and asl-validator
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+asl: $(STAMP) node_modules/.installed ## check statemachine/*.asl.json: moto's ASL parser, asl-validator, substitutions
 	$(PY) scripts/check_asl.py statemachine/*.asl.json
 
 validate: $(STAMP) ## sam validate --lint (cfn-lint rules) over template.yaml

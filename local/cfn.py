@@ -667,6 +667,7 @@ class Template:
                 missing.append(name)
                 continue
             values[name] = _parameter_value(raw, str(decl.get("Type", "String")))
+            _check_parameter(name, decl, values[name])
         if missing:
             raise CfnError(f"parameters without a value or default: {', '.join(missing)}")
         return values
@@ -703,3 +704,28 @@ def _parameter_value(raw: Any, declared_type: str) -> Any:
         text = _scalar_text(raw, "parameter")
         return [part.strip() for part in text.split(",")] if text else []
     return _scalar_text(raw, "parameter")
+
+
+def _check_parameter(name: str, decl: Mapping[str, Any], value: Any) -> None:
+    """CloudFormation's parameter constraints: AllowedValues, AllowedPattern, lengths, number range."""
+    items = value if isinstance(value, list) else [value]
+    allowed = decl.get("AllowedValues")
+    pattern = decl.get("AllowedPattern")
+    for item in items:
+        if allowed is not None and item not in [_scalar_text(a, name) for a in allowed]:
+            raise CfnError(f"parameter {name}={item!r} is not one of {allowed}")
+        if pattern is not None and re.fullmatch(str(pattern), item) is None:
+            raise CfnError(f"parameter {name}={item!r} does not match {pattern}")
+        if "MinLength" in decl and len(item) < int(decl["MinLength"]):
+            raise CfnError(f"parameter {name} is shorter than {decl['MinLength']}")
+        if "MaxLength" in decl and len(item) > int(decl["MaxLength"]):
+            raise CfnError(f"parameter {name} is longer than {decl['MaxLength']}")
+        if decl.get("Type") == "Number":
+            try:
+                number = float(item)
+            except ValueError:
+                raise CfnError(f"parameter {name}={item!r} is not a number") from None
+            if "MinValue" in decl and number < float(decl["MinValue"]):
+                raise CfnError(f"parameter {name}={item} is below {decl['MinValue']}")
+            if "MaxValue" in decl and number > float(decl["MaxValue"]):
+                raise CfnError(f"parameter {name}={item} is above {decl['MaxValue']}")

@@ -135,10 +135,15 @@ class MotoHookMissingError(RuntimeError):
 
 
 def lambda_error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
-    """The error document the Python runtime returns for an uncaught exception."""
+    """The error document the Python runtime returns for an uncaught exception.
+
+    ``errorType`` is the exception's class name (what Step Functions Retry/Catch match), or its
+    ``lambda_error_type`` attribute when it has one (``Runtime.ImportModuleError``...).
+    """
+    error_type = getattr(exc, "lambda_error_type", None) or type(exc).__name__
     return {
         "errorMessage": str(exc),
-        "errorType": type(exc).__name__,
+        "errorType": str(error_type),
         "requestId": request_id,
         "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
     }

@@ -244,9 +244,9 @@ def _read_moov(read_range: ReadRange, size: int) -> bytes:
         header = _read_exact(read_range, offset, min(16, size - offset))
         if len(header) < 8:
             raise MediaProbeError(f"broken MP4: {len(header)} stray bytes at the end of the file")
-        box_type, box_size, header_size = _box_header(header, 0, size - offset)
-        if index == 0 and box_type != "ftyp":
+        if index == 0 and header[4:8] != b"ftyp":
             raise MediaProbeError("not an MP4 file: it does not start with an ftyp box")
+        box_type, box_size, header_size = _box_header(header, 0, size - offset)
         if box_type == "moov":
             body = box_size - header_size
             if body > MAX_MOOV_BYTES:

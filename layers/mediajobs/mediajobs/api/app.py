@@ -75,6 +75,12 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _detail(error: dict[str, Any]) -> ErrorDetail:
+    if error.get("type") in {"union_tag_invalid", "union_tag_not_found"}:
+        return ErrorDetail(path="provider", message="provider must be one of: creatify, jogg, prodvisual")
+    return ErrorDetail(path=_path(tuple(error.get("loc", ()))), message=str(error.get("msg", "invalid")))
+
+
 def build_app(services: Callable[[], ApiServices] = default_services) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
