@@ -14,11 +14,17 @@ from local.sandboxes import DEFAULT_PORTS, credentials_text, start_sandboxes
 
 
 def main() -> None:
-    ports = {name: int(os.environ.get(f"{name.upper()}_SANDBOX_PORT", port)) for name, port in DEFAULT_PORTS.items()}
+    ports = {
+        name: int(os.environ.get(f"{name.upper()}_SANDBOX_PORT", port))
+        for name, port in DEFAULT_PORTS.items()
+    }
     sandboxes = start_sandboxes(ports)
     print("Provider sandboxes are serving (Ctrl-C to stop):")
     print(credentials_text(sandboxes))
-    print("Admin: POST <base>/_sandbox/config  GET <base>/_sandbox/requests  GET <base>/_sandbox/webhooks", flush=True)
+    print(
+        "Admin: POST <base>/_sandbox/config  GET <base>/_sandbox/requests  GET <base>/_sandbox/webhooks",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

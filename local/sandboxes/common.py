@@ -394,6 +394,8 @@ class Sandbox:
         """Serve on ``host:port`` (0: any free port) in a daemon thread."""
         server = make_server(host, port, self.app, threaded=True)
         self.base_url = f"http://{host}:{server.server_port}"
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"sandbox-{self.name}", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=f"sandbox-{self.name}", daemon=True
+        )
         thread.start()
         return RunningServer(server, thread, self.base_url)

@@ -1,24 +1,16 @@
-"""Small loopback servers the tests need: a product media host and a webhook receiver."""
+"""Small loopback servers the tests need: the sample shop (product media) and a webhook receiver."""
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, request
+from local.sample_shop import SampleShop
 from local.sandboxes.common import RunningServer
-from local.sandboxes.media import sample_product
 from werkzeug.serving import make_server
-
-
-def _encode(fmt: str) -> bytes:
-    out = io.BytesIO()
-    image = sample_product()
-    (image.convert("RGB") if fmt == "JPEG" else image).save(out, fmt)
-    return out.getvalue()
 
 
 def _serve(app: Flask) -> RunningServer:
@@ -28,42 +20,8 @@ def _serve(app: Flask) -> RunningServer:
     return RunningServer(server, thread, f"http://127.0.0.1:{server.server_port}")
 
 
-class MediaHost:
-    """Serves a product in three formats, a product page pointing at it, and a file that is not an image."""
-
-    def __init__(self) -> None:
-        self.images = {"png": _encode("PNG"), "jpg": _encode("JPEG"), "webp": _encode("WEBP")}
-        app = Flask("media-host")
-        types = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
-
-        @app.get("/product.<ext>")
-        def product(ext: str) -> Response:
-            if ext not in self.images:
-                return Response("not found", 404)
-            return Response(self.images[ext], mimetype=types[ext])
-
-        @app.get("/page.html")
-        def page() -> Response:
-            html = (
-                "<html><head><title>Aurora Water Bottle</title>"
-                '<meta name="description" content="A 750 ml insulated bottle, cold for 24 hours.">'
-                f'<meta property="og:image" content="{self.base_url}/product.jpg"></head>'
-                "<body><h1>Aurora Water Bottle</h1></body></html>"
-            )
-            return Response(html, mimetype="text/html")
-
-        @app.get("/not-an-image.txt")
-        def text() -> Response:
-            return Response("hello, I am text", mimetype="text/plain")
-
-        self.running = _serve(app)
-        self.base_url = self.running.base_url
-
-    def url(self, name: str) -> str:
-        return f"{self.base_url}/{name}"
-
-    def stop(self) -> None:
-        self.running.stop()
+#: the product images, a product page and a text file, served on loopback
+MediaHost = SampleShop
 
 
 @dataclass
