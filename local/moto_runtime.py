@@ -51,6 +51,7 @@ __all__ = [
     "ACCOUNT_ID",
     "DUMMY_ACCESS_KEY_ID",
     "DUMMY_SECRET_ACCESS_KEY",
+    "HOOK_TARGET",
     "REGION",
     "FunctionError",
     "Handler",
@@ -59,6 +60,7 @@ __all__ = [
     "MotoRuntime",
     "install_lambda_hook",
     "lambda_error_payload",
+    "moto_invoke_lambda",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +70,14 @@ REGION: Final = "us-east-1"
 DUMMY_ACCESS_KEY_ID: Final = "testing"
 DUMMY_SECRET_ACCESS_KEY: Final = "testing"  # noqa: S105 - moto accepts any credentials
 HOOK_TARGET: Final = "moto.awslambda.models.LambdaFunction._invoke_lambda"
+
+
+def moto_invoke_lambda() -> Any:
+    """moto's own ``LambdaFunction._invoke_lambda`` (even while the hook replaces it), or None."""
+    from moto.awslambda import models  # noqa: PLC0415
+
+    method = models.LambdaFunction.__dict__.get("_invoke_lambda")
+    return getattr(method, "__wrapped_moto__", method)
 
 
 class LambdaContext:
@@ -181,6 +191,8 @@ def install_lambda_hook(dispatch: HookDispatch) -> Callable[[], None]:
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
         return dispatch(self, event)
+
+    _invoke_lambda.__wrapped_moto__ = original  # type: ignore[attr-defined]  # what it replaces
 
     models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
 

@@ -22,6 +22,7 @@ whatever refers to it resolves.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
@@ -47,10 +48,10 @@ from local.moto_runtime import ACCOUNT_ID, Handler, LambdaContext, MotoRuntime
 __all__ = [
     "HandlerImportError",
     "ModuleHandler",
+    "ProvisionError",
     "Provisioned",
     "ProvisionedFunction",
     "ProvisionedResource",
-    "ProvisionError",
     "provision",
 ]
 
@@ -183,10 +184,8 @@ class ModuleHandler:
             sys.modules.pop(self.module_name, None)
             raise HandlerImportError(f"Unable to import module '{self.module_path}': {exc}") from exc
         finally:
-            try:
+            with contextlib.suppress(ValueError):  # somebody else removed it
                 sys.path.remove(code_dir)
-            except ValueError:  # pragma: no cover - somebody else removed it
-                pass
         function = getattr(module, self.function_name, None)
         if not callable(function):
             raise HandlerNotFoundError(
@@ -442,11 +441,17 @@ class _Provisioner:
         }
 
     def record(
-        self, logical_id: str, ref: Any, attributes: Mapping[str, Any], *, created: bool, note: str = ""
+        self,
+        logical_id: str,
+        ref: Any,
+        attributes: Mapping[str, Any],
+        *,
+        created: bool,
+        note: str = "",
+        rtype: str | None = None,
     ) -> None:
-        rtype = (
-            self.template.resources[logical_id].type if logical_id in self.template.resources else "implicit"
-        )
+        if rtype is None:
+            rtype = self.template.resources[logical_id].type
         resource = ProvisionedResource(logical_id, rtype, ref, dict(attributes), created, note)
         self.result.resources[logical_id] = resource
         self.table[logical_id] = resource.values
@@ -669,7 +674,7 @@ class _Provisioner:
         rules = ((cfn_filter or {}).get("S3Key") or {}).get("Rules") or []
         if not rules:
             return {}
-        return {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+        return {"Filter": {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}}
 
     def apply_bucket_notifications(self) -> None:
         kinds = {
@@ -865,7 +870,8 @@ class _Provisioner:
         self.record(logical_id, name, {"Arn": arn}, created=True)
         implicit_role = f"{logical_id}Role"
         if implicit_role not in self.template.resources:
-            self.record(implicit_role, role_arn.rsplit("/", 1)[-1], {"Arn": role_arn}, created=True)
+            role_name = role_arn.rsplit("/", 1)[-1]
+            self.record(implicit_role, role_name, {"Arn": role_arn}, created=True, rtype="AWS::IAM::Role")
         self.result.functions[logical_id] = ProvisionedFunction(
             logical_id=logical_id,
             name=name,
@@ -966,7 +972,10 @@ class _Provisioner:
         arn: str = self.client("stepfunctions").create_state_machine(**args)["stateMachineArn"]
         self.record(logical_id, arn, {"Arn": arn, "Name": name}, created=True)
         if sam and f"{logical_id}Role" not in self.template.resources and not p.get(role_key):
-            self.record(f"{logical_id}Role", role_arn.rsplit("/", 1)[-1], {"Arn": role_arn}, created=True)
+            role_name = role_arn.rsplit("/", 1)[-1]
+            self.record(
+                f"{logical_id}Role", role_name, {"Arn": role_arn}, created=True, rtype="AWS::IAM::Role"
+            )
         self.result.state_machines[logical_id] = arn
 
     def definition(self, logical_id: str, p: Mapping[str, Any]) -> str:

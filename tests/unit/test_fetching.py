@@ -8,13 +8,18 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
 from flask import Flask, Response, redirect, request
 from local.sandboxes.common import RunningServer
+from PIL import Image
+from werkzeug.serving import make_server
+
 from mediajobs.errors import MediajobsError
 from mediajobs.fetching import (
+    Download,
     FetchError,
     NotAnImageError,
     TooLargeError,
@@ -25,8 +30,6 @@ from mediajobs.fetching import (
     open_stream,
     redact,
 )
-from PIL import Image
-from werkzeug.serving import make_server
 
 PUBLIC = "93.184.215.14"
 NAMES = {
@@ -145,6 +148,12 @@ class Server:
 
     def url(self, path: str) -> str:
         return f"{self.running.base_url}{path}"
+
+
+def open_only(client: httpx.Client, url: str, policy: UrlPolicy, **options: Any) -> None:
+    """Open a stream that is expected to fail before it yields."""
+    with open_stream(client, url, policy, **options):
+        pytest.fail("the stream must not open")
 
 
 @pytest.fixture(scope="module")
@@ -279,17 +288,32 @@ def test_check_url_reports_an_unresolvable_host_as_a_fetch_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1/", "http://[::1]/", "http://2130706433/", "http://localhost/", "http://[::ffff:127.0.0.1]/"]
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://[::1]/",
+        "http://2130706433/",
+        "http://localhost/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
 )
 def test_loopback_is_allowed_only_when_the_policy_says_so(url: str) -> None:
     with pytest.raises(UnsafeUrlError, match="loopback"):
         check_url(url, UrlPolicy())
-    assert all(address.is_loopback or address.ipv4_mapped for address in check_url(url, LOOPBACK_OK).addresses)
+    assert all(
+        address.is_loopback or address.ipv4_mapped for address in check_url(url, LOOPBACK_OK).addresses
+    )
 
 
 @pytest.mark.parametrize(
     "url",
-    ["http://10.0.0.1/", "http://169.254.169.254/", "http://100.64.0.1/", "http://0.0.0.0/", "http://[fc00::1]/"],
+    [
+        "http://10.0.0.1/",
+        "http://169.254.169.254/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://[fc00::1]/",
+    ],
 )
 def test_allowing_loopback_allows_nothing_else(url: str) -> None:
     with pytest.raises(UnsafeUrlError):
@@ -325,22 +349,27 @@ def test_open_stream_yields_status_headers_and_body(server: Server, client: http
 
 
 def test_open_stream_reports_no_length_for_a_chunked_body(server: Server, client: httpx.Client) -> None:
-    with open_stream(client, server.url("/stream/3000"), LOOPBACK_OK, max_bytes=10_000, timeout=5) as download:
+    with open_stream(
+        client, server.url("/stream/3000"), LOOPBACK_OK, max_bytes=10_000, timeout=5
+    ) as download:
         assert download.content_length is None
         assert download.read() == b"y" * 3000
 
 
-def test_open_stream_follows_relative_redirects_within_the_limit(server: Server, client: httpx.Client) -> None:
+def test_open_stream_follows_relative_redirects_within_the_limit(
+    server: Server, client: httpx.Client
+) -> None:
     with open_stream(client, server.url("/hop/2"), LOOPBACK_OK, max_bytes=100_000, timeout=5) as download:
         assert download.read() == server.png
     assert download.final_url == server.url("/image.png")
 
 
-def test_open_stream_refuses_more_redirects_than_the_policy_allows(server: Server, client: httpx.Client) -> None:
+def test_open_stream_refuses_more_redirects_than_the_policy_allows(
+    server: Server, client: httpx.Client
+) -> None:
     hits_before = len(server.hits)
-    with pytest.raises(FetchError, match="more than 3 redirects"):  # noqa: SIM117
-        with open_stream(client, server.url("/hop/3"), LOOPBACK_OK, max_bytes=100_000, timeout=5):
-            pytest.fail("the stream must not open")
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        open_only(client, server.url("/hop/3"), LOOPBACK_OK, max_bytes=100_000, timeout=5)
     assert server.hits[hits_before:] == ["/hop/3", "/hop/2", "/hop/1", "/hop/0"]
 
 
@@ -376,9 +405,8 @@ def test_open_stream_checks_every_redirect_hop_again(server: Server, client: htt
 )
 def test_a_redirect_to_an_unsafe_url_is_refused(server: Server, client: httpx.Client, target: str) -> None:
     url = str(httpx.URL(server.url("/redirect"), params={"to": target}))
-    with pytest.raises(UnsafeUrlError):  # noqa: SIM117
-        with open_stream(client, url, LOOPBACK_OK, max_bytes=100_000, timeout=5):
-            pytest.fail("the stream must not open")
+    with pytest.raises(UnsafeUrlError):
+        open_only(client, url, LOOPBACK_OK, max_bytes=100_000, timeout=5)
 
 
 def test_a_redirect_from_a_public_host_to_loopback_is_refused() -> None:
@@ -389,53 +417,62 @@ def test_a_redirect_from_a_public_host_to_loopback_is_refused() -> None:
         sent.append(str(request.url))
         return httpx.Response(302, headers={"Location": "http://127.0.0.1:9/image.png"})
 
-    with httpx.Client(transport=httpx.MockTransport(handler)) as mocked:
-        # When it is fetched with loopback not allowed
-        with pytest.raises(UnsafeUrlError, match="loopback"):  # noqa: SIM117
-            with open_stream(mocked, "https://cdn.example.com/out.png", SAFE, max_bytes=10, timeout=5):
-                pytest.fail("the stream must not open")
+    # When it is fetched with loopback not allowed
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as mocked,
+        pytest.raises(UnsafeUrlError, match="loopback"),
+    ):
+        open_only(mocked, "https://cdn.example.com/out.png", SAFE, max_bytes=10, timeout=5)
 
     # Then the first hop was fetched and the second was refused before any request
     assert sent == ["https://cdn.example.com/out.png"]
 
 
-@pytest.mark.parametrize(("code", "retryable"), [(404, False), (403, False), (429, True), (500, True), (503, True)])
+@pytest.mark.parametrize(
+    ("code", "retryable"), [(404, False), (403, False), (429, True), (500, True), (503, True)]
+)
 def test_open_stream_raises_fetch_error_for_non_2xx(
     server: Server, client: httpx.Client, code: int, retryable: bool
 ) -> None:
-    with pytest.raises(FetchError, match=f"HTTP {code}") as caught:  # noqa: SIM117
-        with open_stream(client, server.url(f"/status/{code}"), LOOPBACK_OK, max_bytes=1000, timeout=5):
-            pytest.fail("the stream must not open")
+    with pytest.raises(FetchError, match=f"HTTP {code}") as caught:
+        open_only(client, server.url(f"/status/{code}"), LOOPBACK_OK, max_bytes=1000, timeout=5)
     assert caught.value.status == code
     assert caught.value.retryable is retryable
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_reading(server: Server, client: httpx.Client) -> None:
-    with pytest.raises(TooLargeError, match="5001 bytes, more than the 5000 allowed") as caught:  # noqa: SIM117
-        with open_stream(client, server.url("/bytes/5001"), LOOPBACK_OK, max_bytes=5000, timeout=5):
-            pytest.fail("the stream must not open")
+def test_a_declared_length_over_the_limit_is_refused_before_reading(
+    server: Server, client: httpx.Client
+) -> None:
+    with pytest.raises(TooLargeError, match="5001 bytes, more than the 5000 allowed") as caught:
+        open_only(client, server.url("/bytes/5001"), LOOPBACK_OK, max_bytes=5000, timeout=5)
     assert caught.value.limit == 5000
 
 
 def test_a_body_without_length_stops_once_over_the_limit(server: Server, client: httpx.Client) -> None:
-    received = 0
-    with open_stream(client, server.url("/stream/2000000"), LOOPBACK_OK, max_bytes=300_000, timeout=5) as download:
-        with pytest.raises(TooLargeError, match="more than the 300000 bytes allowed"):
-            for chunk in download.iter_bytes(16 * 1024):
-                received += len(chunk)
-    assert received <= 300_000
+    received: list[int] = []
+
+    def drain(download: Download) -> None:
+        received.extend(len(chunk) for chunk in download.iter_bytes(16 * 1024))
+
+    download_cm = open_stream(
+        client, server.url("/stream/2000000"), LOOPBACK_OK, max_bytes=300_000, timeout=5
+    )
+    with download_cm as download, pytest.raises(TooLargeError, match="more than the 300000 bytes allowed"):
+        drain(download)
+    assert sum(received) <= 300_000
     assert download.bytes_read < 300_000 + 64 * 1024 + 1
 
 
 def test_a_body_of_exactly_the_limit_is_fine(server: Server, client: httpx.Client) -> None:
-    with open_stream(client, server.url("/stream/300000"), LOOPBACK_OK, max_bytes=300_000, timeout=5) as download:
+    with open_stream(
+        client, server.url("/stream/300000"), LOOPBACK_OK, max_bytes=300_000, timeout=5
+    ) as download:
         assert len(download.read()) == 300_000
 
 
 def test_a_timeout_becomes_a_fetch_error(server: Server, client: httpx.Client) -> None:
-    with pytest.raises(FetchError, match="timed out") as caught:  # noqa: SIM117
-        with open_stream(client, server.url("/slow"), LOOPBACK_OK, max_bytes=100_000, timeout=0.2):
-            pytest.fail("the stream must not open")
+    with pytest.raises(FetchError, match="timed out") as caught:
+        open_only(client, server.url("/slow"), LOOPBACK_OK, max_bytes=100_000, timeout=0.2)
     assert caught.value.retryable
 
 
@@ -443,29 +480,26 @@ def test_a_refused_connection_becomes_a_fetch_error(client: httpx.Client) -> Non
     idle = make_server("127.0.0.1", 0, Flask("idle"))
     port = idle.server_port
     idle.server_close()  # nothing listens on this port any more
-    with pytest.raises(FetchError, match="could not fetch http://127.0.0.1"):  # noqa: SIM117
-        with open_stream(client, f"http://127.0.0.1:{port}/a.png", LOOPBACK_OK, max_bytes=10, timeout=2):
-            pytest.fail("the stream must not open")
+    with pytest.raises(FetchError, match=r"could not fetch http://127\.0\.0\.1"):
+        open_only(client, f"http://127.0.0.1:{port}/a.png", LOOPBACK_OK, max_bytes=10, timeout=2)
 
 
 def test_a_body_shorter_than_its_length_becomes_a_fetch_error(server: Server, client: httpx.Client) -> None:
-    with open_stream(client, server.url("/short"), LOOPBACK_OK, max_bytes=100_000, timeout=5) as download:
-        with pytest.raises(FetchError):
-            download.read()
+    download_cm = open_stream(client, server.url("/short"), LOOPBACK_OK, max_bytes=100_000, timeout=5)
+    with download_cm as download, pytest.raises(FetchError, match=r"broke off|announced"):
+        download.read()
 
 
 def test_a_compressed_body_is_refused(server: Server, client: httpx.Client) -> None:
-    with pytest.raises(FetchError, match="gzip"):  # noqa: SIM117
-        with open_stream(client, server.url("/gzip"), LOOPBACK_OK, max_bytes=100_000, timeout=5):
-            pytest.fail("the stream must not open")
+    with pytest.raises(FetchError, match="gzip"):
+        open_only(client, server.url("/gzip"), LOOPBACK_OK, max_bytes=100_000, timeout=5)
 
 
 def test_errors_never_show_the_query_of_a_presigned_url(server: Server, client: httpx.Client) -> None:
-    with pytest.raises(FetchError) as caught:  # noqa: SIM117
-        with open_stream(
+    with pytest.raises(FetchError) as caught:
+        open_only(
             client, server.url("/status/404?X-Amz-Signature=s3cr3t"), LOOPBACK_OK, max_bytes=10, timeout=5
-        ):
-            pytest.fail("the stream must not open")
+        )
     assert "s3cr3t" not in str(caught.value)
     assert "/status/404" in str(caught.value)
 

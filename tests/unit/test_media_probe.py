@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import pytest
 from local.sandboxes.media import render_video, sample_product
+from PIL import Image
+
 from mediajobs.errors import MediajobsError
 from mediajobs.media_probe import (
     MAX_MOOV_BYTES,
@@ -22,7 +24,6 @@ from mediajobs.media_probe import (
     probe_mp4,
     sniff_image,
 )
-from PIL import Image
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -132,7 +133,9 @@ def synthetic_mp4(
     width, height = size
     tkhd = full_box(b"tkhd", version, times, bytes(52), struct.pack(">II", width << 16, height << 16))
     hdlr = full_box(b"hdlr", 0, bytes(4), handler, bytes(12), b"Handler\x00")
-    entry = box(codec, bytes(6), struct.pack(">H", 1), bytes(16), struct.pack(">HH", width, height), bytes(50))
+    entry = box(
+        codec, bytes(6), struct.pack(">H", 1), bytes(16), struct.pack(">HH", width, height), bytes(50)
+    )
     stsd = full_box(b"stsd", 0, struct.pack(">I", 1), entry)
     minf = box(b"minf", box(b"stbl", stsd))
     moov = box(b"moov", mvhd, box(b"trak", tkhd, box(b"mdia", mdhd, hdlr, minf)))
@@ -156,7 +159,16 @@ def synthetic_mp4(
         ("WEBP", {"lossless": True}, "RGBA", "webp", b"VP8L"),
         ("WEBP", {"quality": 80}, "RGBA", "webp", b"VP8X"),
     ],
-    ids=["png-rgba", "png-palette", "jpeg", "jpeg-progressive", "jpeg-grey", "webp-lossy", "webp-lossless", "webp-alpha"],
+    ids=[
+        "png-rgba",
+        "png-palette",
+        "jpeg",
+        "jpeg-progressive",
+        "jpeg-grey",
+        "webp-lossy",
+        "webp-lossless",
+        "webp-alpha",
+    ],
 )
 def test_sniff_image_reads_format_and_size_of_real_files(
     fmt: str, options: dict[str, object], mode: str, expected_format: str, chunk: bytes | None
@@ -318,7 +330,8 @@ def test_probe_mp4_reads_box_headers_and_moov_but_never_the_media_data(moov_last
     # Then no read touched the media payload, and only moov was read in full
     payload = range(mdat_offset + 16, mdat_offset + mdat_size)
     for offset, length in reader.calls:
-        assert offset not in payload and offset + length - 1 not in payload
+        assert offset not in payload
+        assert offset + length - 1 not in payload
     assert sum(length for _, length in reader.calls) <= moov_size + 16 * len(reader.calls)
     assert reader.calls[-1] == (moov_offset + 8, moov_size - 8)
 
@@ -329,7 +342,9 @@ def test_probe_mp4_reads_box_headers_and_moov_but_never_the_media_data(moov_last
 @pytest.mark.parametrize("version", [0, 1])
 @pytest.mark.parametrize("moov_first", [True, False])
 def test_probe_mp4_reads_version_0_and_1_headers(version: int, moov_first: bool) -> None:
-    data = synthetic_mp4(version=version, timescale=600, duration=9000, size=(1080, 1920), moov_first=moov_first)
+    data = synthetic_mp4(
+        version=version, timescale=600, duration=9000, size=(1080, 1920), moov_first=moov_first
+    )
 
     info = probe_mp4(RecordingReader(data), len(data))
 
@@ -338,7 +353,14 @@ def test_probe_mp4_reads_version_0_and_1_headers(version: int, moov_first: bool)
 
 @pytest.mark.parametrize(
     ("fourcc", "codec"),
-    [(b"avc1", "h264"), (b"avc3", "h264"), (b"hvc1", "h265"), (b"hev1", "h265"), (b"av01", "av1"), (b"xyz1", "xyz1")],
+    [
+        (b"avc1", "h264"),
+        (b"avc3", "h264"),
+        (b"hvc1", "h265"),
+        (b"hev1", "h265"),
+        (b"av01", "av1"),
+        (b"xyz1", "xyz1"),
+    ],
 )
 def test_probe_mp4_names_the_codec_of_the_sample_entry(fourcc: bytes, codec: str) -> None:
     data = synthetic_mp4(codec=fourcc)
@@ -365,11 +387,19 @@ def test_probe_mp4_falls_back_to_the_track_duration_when_the_movie_has_none() ->
         pytest.param(_png(), "not an MP4", id="png"),
         pytest.param(b"hello, I am text and not a video at all", "not an MP4", id="text"),
         pytest.param(random.Random(3).randbytes(10_000), "not an MP4", id="random"),
-        pytest.param(box(b"ftyp", b"isom", bytes(4)) + b"\x00\x00\x00\x10\x00\x01\x02\x03", "not a box", id="binary-box"),
-        pytest.param(box(b"moov", bytes(100)) + box(b"mdat", bytes(10)), "does not start with an ftyp", id="no-ftyp"),
+        pytest.param(
+            box(b"ftyp", b"isom", bytes(4)) + b"\x00\x00\x00\x10\x00\x01\x02\x03",
+            "not a box",
+            id="binary-box",
+        ),
+        pytest.param(
+            box(b"moov", bytes(100)) + box(b"mdat", bytes(10)), "does not start with an ftyp", id="no-ftyp"
+        ),
         pytest.param(synthetic_mp4(moov_first=False)[:-40], "truncated", id="cut-in-moov"),
         pytest.param(synthetic_mp4()[:60], "truncated", id="cut-early"),
-        pytest.param(synthetic_mp4()[:32] + struct.pack(">I4s", 4, b"moov"), "claims 4 bytes", id="box-too-small"),
+        pytest.param(
+            synthetic_mp4()[:32] + struct.pack(">I4s", 4, b"moov"), "claims 4 bytes", id="box-too-small"
+        ),
         pytest.param(box(b"ftyp", b"isom", bytes(4)) + box(b"mdat", bytes(50)), "no moov", id="no-moov"),
         pytest.param(synthetic_mp4(handler=b"soun"), "no video track", id="audio-only"),
         pytest.param(synthetic_mp4(duration=0, media_duration=0), "how long", id="no-duration"),

@@ -1,0 +1,400 @@
+"""An HTTP server that plays API Gateway HTTP API (payload format 2.0) in front of local functions.
+
+:class:`HttpFront` serves on werkzeug (threaded), matches each request to the template's routes
+like API Gateway does (literal segments beat ``{param}``, which beats a greedy ``{param+}``;
+``$default`` last), builds the 2.0 event (:func:`build_event`), calls
+``invoke(function_logical_id, event)`` and turns what the function returned into the HTTP
+response (:func:`to_response`) with API Gateway's inference rules for bare results.
+
+No route -> 404 ``{"message":"Not Found"}``; a function error (``invoke`` raised) or a malformed
+function response -> 500 ``{"message":"Internal Server Error"}``, as API Gateway answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote
+
+from werkzeug.datastructures import Headers
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from local.cfn import DEFAULT_ACCOUNT_ID, HttpRoute
+
+__all__ = [
+    "HttpFront",
+    "Invoke",
+    "RouteMatch",
+    "build_event",
+    "is_text_content_type",
+    "match_route",
+    "to_response",
+]
+
+LOG = logging.getLogger(__name__)
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+"""``invoke(function_logical_id, event) -> result``; raises when the function fails."""
+
+NOT_FOUND: Final = {"message": "Not Found"}
+INTERNAL_ERROR: Final = {"message": "Internal Server Error"}
+
+_TEXT_TYPES: Final = frozenset(
+    {
+        "application/json",
+        "application/javascript",
+        "application/ecmascript",
+        "application/xml",
+        "application/xhtml+xml",
+        "application/graphql",
+        "application/x-ndjson",
+        "application/ld+json",
+        "application/problem+json",
+        "application/yaml",
+        "application/x-yaml",
+    }
+)
+
+
+def is_text_content_type(content_type: str | None) -> bool:
+    """Whether a request body of this type reaches the function as text (else base64)."""
+    if not content_type:
+        return False
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith(("+json", "+xml"))
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: HttpRoute
+    path_parameters: dict[str, str]
+
+
+def _segments(path: str) -> list[str]:
+    return path.strip("/").split("/") if path.strip("/") else []
+
+
+def _specificity(route: HttpRoute) -> tuple[int, ...]:
+    """Sort key: literal segments (0) beat parameters (1), which beat a greedy parameter (2)."""
+    if route.path == "$default":
+        return (3,)
+    key = []
+    for segment in _segments(route.path):
+        if segment.startswith("{") and segment.endswith("+}"):
+            key.append(2)
+        elif segment.startswith("{") and segment.endswith("}"):
+            key.append(1)
+        else:
+            key.append(0)
+    return (*key, 3 if route.method == "ANY" else 0)
+
+
+def _match_segment(pattern: str, value: str, params: dict[str, str]) -> bool:
+    if pattern.startswith("{") and pattern.endswith("}"):
+        params[pattern[1:-1]] = unquote(value)
+        return bool(value)
+    return unquote(value) == pattern
+
+
+def _match_path(route_path: str, raw_segments: list[str]) -> dict[str, str] | None:
+    if route_path == "$default":
+        return {}
+    pattern = _segments(route_path)
+    params: dict[str, str] = {}
+    greedy = bool(pattern) and pattern[-1].startswith("{") and pattern[-1].endswith("+}")
+    fixed = pattern[:-1] if greedy else pattern
+    fits = len(raw_segments) > len(fixed) if greedy else len(raw_segments) == len(fixed)
+    if not fits:
+        return None
+    if not all(_match_segment(p, v, params) for p, v in zip(fixed, raw_segments, strict=False)):
+        return None
+    if greedy:
+        params[pattern[-1][1:-2]] = unquote("/".join(raw_segments[len(fixed) :]))
+    return params
+
+
+def match_route(routes: Iterable[HttpRoute], method: str, raw_path: str) -> RouteMatch | None:
+    """The route API Gateway would pick for ``method raw_path`` (most specific first)."""
+    raw_segments = raw_path.strip("/").split("/") if raw_path.strip("/") else []
+    candidates: list[RouteMatch] = []
+    for route in routes:
+        if route.method not in ("ANY", method.upper()):
+            continue
+        params = _match_path(route.path, raw_segments)
+        if params is not None:
+            candidates.append(RouteMatch(route, params))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda m: _specificity(m.route))
+
+
+# --- event ---------------------------------------------------------------------------------------
+
+
+def _request_id() -> str:
+    return base64.b64encode(secrets.token_bytes(12)).decode().replace("/", "_").replace("+", "-")[:16]
+
+
+def _trace_id(now: float) -> str:
+    return f"Root=1-{int(now):08x}-{secrets.token_hex(12)}"
+
+
+def build_event(
+    request: Request,
+    match: RouteMatch,
+    *,
+    api_id: str = "localapi01",
+    stage: str = "$default",
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    request_id: str | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API payload format 2.0 event for ``request`` on ``match.route``."""
+    now = time.time() if now is None else now
+    environ = request.environ
+    raw_uri = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path)
+    raw_path = raw_uri.split("?", 1)[0] or "/"
+    raw_query = request.query_string.decode("latin-1")
+    source_ip = request.remote_addr or "127.0.0.1"
+    host = request.host
+    server_port = str(environ.get("SERVER_PORT", ""))
+
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in request.headers.items():
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    forwarded_for = headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{forwarded_for}, {source_ip}" if forwarded_for else source_ip
+    headers["x-forwarded-port"] = server_port
+    headers["x-forwarded-proto"] = request.scheme
+    headers.setdefault("x-amzn-trace-id", _trace_id(now))
+
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": match.route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    if raw_query:
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[key] = f"{query[key]},{value}" if key in query else value
+        event["queryStringParameters"] = query
+    domain = host
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    event["requestContext"] = {
+        "accountId": account_id,
+        "apiId": api_id,
+        "domainName": domain,
+        "domainPrefix": domain.split(":", 1)[0].split(".", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": raw_path,
+            "protocol": str(environ.get("SERVER_PROTOCOL", "HTTP/1.1")),
+            "sourceIp": source_ip,
+            "userAgent": request.headers.get("User-Agent", ""),
+        },
+        "requestId": request_id or _request_id(),
+        "routeKey": match.route.route_key,
+        "stage": stage,
+        "time": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now * 1000),
+    }
+    body = request.get_data(cache=True)
+    is_base64 = False
+    if body:
+        if is_text_content_type(request.headers.get("Content-Type")):
+            try:
+                event["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                is_base64 = True
+        else:
+            is_base64 = True
+        if is_base64:
+            event["body"] = base64.b64encode(body).decode("ascii")
+    if match.path_parameters:
+        event["pathParameters"] = dict(match.path_parameters)
+    event["isBase64Encoded"] = is_base64
+    return event
+
+
+# --- response ------------------------------------------------------------------------------------
+
+
+class MalformedResponseError(ValueError):
+    """The function's answer is not a valid HTTP API 2.0 response."""
+
+
+def _json_response(status: int, document: Mapping[str, Any]) -> Response:
+    return Response(json.dumps(document), status=status, content_type="application/json")
+
+
+def _bare_response(result: Any) -> Response:
+    if result is None:
+        body = b""
+    elif isinstance(result, str):
+        body = result.encode()
+    else:
+        body = json.dumps(result).encode()
+    return Response(body, status=200, content_type="application/json")
+
+
+def _response_headers(result: Mapping[str, Any]) -> Headers:
+    headers = Headers()
+    raw_headers = result.get("headers") or {}
+    if not isinstance(raw_headers, dict):
+        raise MalformedResponseError("headers must be an object")
+    for name, value in raw_headers.items():
+        headers.add(str(name), _header_text(value))
+    cookies = result.get("cookies") or []
+    if not isinstance(cookies, list):
+        raise MalformedResponseError("cookies must be a list")
+    for cookie in cookies:
+        headers.add("Set-Cookie", str(cookie))
+    if "Content-Type" not in headers:
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
+def to_response(result: Any) -> Response:
+    """Turn a function's 2.0 response (or a bare value) into the HTTP response API Gateway sends.
+
+    A dict with ``statusCode`` is a structured response (headers, cookies -> Set-Cookie,
+    body, isBase64Encoded); anything else is the body of a 200 ``application/json`` answer
+    (a string as is, other values as JSON).
+    """
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return _bare_response(result)
+    try:
+        status = int(result["statusCode"])
+    except (TypeError, ValueError) as exc:
+        raise MalformedResponseError(f"statusCode must be an integer, got {result['statusCode']!r}") from exc
+    if not 100 <= status <= 599:
+        raise MalformedResponseError(f"statusCode {status} is not an HTTP status")
+    headers = _response_headers(result)
+    raw_body = result.get("body")
+    body_text = "" if raw_body is None else raw_body if isinstance(raw_body, str) else json.dumps(raw_body)
+    if result.get("isBase64Encoded") in (True, "true"):
+        try:
+            body = base64.b64decode(body_text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise MalformedResponseError("isBase64Encoded is true but the body is not base64") from exc
+    else:
+        body = body_text.encode()
+    response = Response(body, status=status)
+    response.headers = headers
+    response.headers["Content-Length"] = str(len(body))
+    return response
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_header_text(v) for v in value)
+    return str(value)
+
+
+# --- server --------------------------------------------------------------------------------------
+
+
+class HttpFront:
+    """API Gateway HTTP API on loopback for ``routes``; starts serving when constructed.
+
+    ``port=0`` picks a free port (see :attr:`base_url`).
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[HttpRoute],
+        invoke: Invoke,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        api_id: str = "localapi01",
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        stage: str = "$default",
+    ) -> None:
+        unsupported = [r.route_key for r in routes if r.payload_format_version != "2.0"]
+        if unsupported:
+            raise ValueError(f"only payload format 2.0 is supported, not for: {', '.join(unsupported)}")
+        self.routes = list(routes)
+        self.invoke = invoke
+        self.api_id = api_id
+        self.account_id = account_id
+        self.stage = stage
+        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self.host = host
+        self.port = int(self._server.server_port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"http-front-{self.port}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> HttpFront:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        response.headers["apigw-requestid"] = environ.get("local.request_id", _request_id())
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def handle(self, request: Request) -> Response:
+        raw_uri = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path)
+        match = match_route(self.routes, request.method, raw_uri.split("?", 1)[0])
+        if match is None:
+            return _json_response(404, NOT_FOUND)
+        request_id = _request_id()
+        request.environ["local.request_id"] = request_id
+        event = build_event(
+            request,
+            match,
+            api_id=self.api_id,
+            stage=self.stage,
+            account_id=self.account_id,
+            request_id=request_id,
+        )
+        try:
+            result = self.invoke(match.route.function, event)
+        except Exception as exc:  # noqa: BLE001 - any function failure is API Gateway's 500
+            LOG.warning("%s -> %s failed: %s", match.route.route_key, match.route.function, exc)
+            return _json_response(500, INTERNAL_ERROR)
+        try:
+            return to_response(result)
+        except MalformedResponseError as exc:
+            LOG.warning("%s -> %s: malformed response: %s", match.route.route_key, match.route.function, exc)
+            return _json_response(500, INTERNAL_ERROR)

@@ -1,0 +1,41 @@
+"""The in-process Lambda hook rests on a private moto method: fail loudly the day it changes."""
+
+from __future__ import annotations
+
+import inspect
+
+from local.moto_runtime import HOOK_TARGET, install_lambda_hook, moto_invoke_lambda
+
+
+def test_moto_still_has_the_private_invoke_hook() -> None:
+    method = moto_invoke_lambda()
+    assert callable(method), (
+        f"{HOOK_TARGET} is gone from moto: every local Lambda invocation depends on it. "
+        "Pin moto back or port local/moto_runtime.install_lambda_hook."
+    )
+    parameters = list(inspect.signature(method).parameters)
+    assert parameters == ["self", "event"], f"{HOOK_TARGET} changed its signature: {parameters}"
+    annotation = str(inspect.signature(method).return_annotation)
+    assert "tuple[str, bool, str]" in annotation, f"{HOOK_TARGET} changed what it returns: {annotation}"
+
+
+def test_every_invoke_path_in_moto_goes_through_the_hook() -> None:
+    from moto.awslambda import models
+
+    source = inspect.getsource(models.LambdaFunction.invoke)
+    assert "self._invoke_lambda(" in source, "LambdaFunction.invoke no longer calls _invoke_lambda"
+
+
+def test_install_and_uninstall_round_trip() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.__dict__["_invoke_lambda"]
+    calls: list[object] = []
+    uninstall = install_lambda_hook(lambda function, event: (calls.append(event) or "null", False, ""))
+    try:
+        assert LambdaFunction.__dict__["_invoke_lambda"] is not original
+        assert LambdaFunction._invoke_lambda(object(), {"x": 1}) == ("null", False, "")  # type: ignore[arg-type]
+        assert calls == [{"x": 1}]
+    finally:
+        uninstall()
+    assert LambdaFunction.__dict__["_invoke_lambda"] is original

@@ -1,0 +1,487 @@
+"""Streaming provider outputs into S3: moto in-process S3 and a loopback source server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import threading
+import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+from flask import Flask, Response, redirect
+from local.sandboxes.common import RunningServer
+from local.sandboxes.media import render_video, sample_product
+from moto import mock_aws
+from werkzeug.serving import make_server
+
+from mediajobs.archive import ArchivedObject, ArchiveError, archive_url
+from mediajobs.fetching import FetchError, TooLargeError, UnsafeUrlError, UrlPolicy
+from mediajobs.media_probe import MediaProbeError
+from tests.unit.test_media_probe import encode_image, encode_mp4, pyav_facts
+
+MIB = 1024 * 1024
+PART = 5 * MIB
+BUCKET = "mediajobs-archive-test"
+POLICY = UrlPolicy(allow_loopback=True)
+BLOCK = 64 * 1024
+
+
+def generated_block(index: int) -> bytes:
+    """Block ``index`` of a deterministic stream that is never held whole in memory."""
+    return hashlib.sha256(index.to_bytes(8, "big")).digest() * (BLOCK // 32)
+
+
+def generated_sha256(size: int) -> str:
+    digest = hashlib.sha256()
+    for index in range(size // BLOCK):
+        digest.update(generated_block(index))
+    return digest.hexdigest()
+
+
+class Source:
+    """A loopback server standing in for a provider's output URLs."""
+
+    def __init__(self) -> None:
+        self.big = random.Random(11).randbytes(20 * MIB + 123)
+        self.jpeg = encode_image(sample_product((640, 360)).convert("RGB"), "JPEG", quality=80)
+        self.faststart_mp4 = render_video(sample_product((400, 400)), size=(360, 640), seconds=2.0, fps=6)
+        self.moov_last_mp4 = encode_mp4(size=(320, 240), frames=30, fps=10, faststart=False)
+        app = Flask("archive-source")
+
+        @app.get("/big.bin")
+        def big() -> Response:
+            return Response(self.big, mimetype="application/octet-stream")
+
+        @app.get("/faststart.mp4")
+        def faststart() -> Response:
+            return Response(self.faststart_mp4, mimetype="video/mp4")
+
+        @app.get("/moov-last.mp4")
+        def moov_last() -> Response:
+            return Response(self.moov_last_mp4, mimetype="application/octet-stream")
+
+        @app.get("/fake.mp4")
+        def fake_mp4() -> Response:
+            return Response(self.faststart_mp4[:32] + b"\xff" * 5000, mimetype="video/mp4")
+
+        @app.get("/image")
+        def image() -> Response:
+            return Response(self.jpeg, mimetype="binary/octet-stream")
+
+        @app.get("/hop")
+        def hop() -> Response:
+            return redirect("/image", 302)
+
+        @app.get("/notes.txt")
+        def notes() -> Response:
+            return Response("plain words, not media", mimetype="text/plain")
+
+        @app.get("/unknown.bin")
+        def unknown() -> Response:
+            return Response(b"\x00\x01\x02" * 100, mimetype="application/octet-stream")
+
+        @app.get("/empty")
+        def empty() -> Response:
+            return Response(b"", mimetype="video/mp4")
+
+        @app.get("/generated/<int:size>")
+        def generated(size: int) -> Response:
+            def body() -> Iterator[bytes]:
+                for index in range(size // BLOCK):
+                    yield generated_block(index)
+
+            return Response(body(), mimetype="application/octet-stream")
+
+        @app.get("/breaks-after/<int:size>")
+        def breaks(size: int) -> Response:
+            def body() -> Iterator[bytes]:
+                for index in range(size // BLOCK):
+                    yield generated_block(index)
+                raise ConnectionAbortedError("the provider went away")
+
+            response = Response(body(), mimetype="application/octet-stream")
+            response.headers["Content-Length"] = str(size * 2)
+            return response
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.running = RunningServer(server, thread, f"http://127.0.0.1:{server.server_port}")
+
+    def url(self, path: str) -> str:
+        return f"{self.running.base_url}{path}"
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[Source]:
+    running = Source()
+    yield running
+    running.running.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client() as client:
+        yield client
+
+
+class CallLog:
+    """Every S3 operation the client sent, with its parameters (bodies left out)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.name, {k: v for k, v in params.items() if k != "Body"}))
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(name for name, _ in self.calls)
+
+    def of(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operation]
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def calls(s3: Any) -> CallLog:
+    log = CallLog()
+    s3.meta.events.register("provide-client-params.s3.*", log)
+    return log
+
+
+def archive(s3: Any, http: httpx.Client, url: str, key: str, **options: Any) -> ArchivedObject:
+    settings: dict[str, Any] = {"policy": POLICY, "max_bytes": 64 * MIB, "part_size": PART} | options
+    return archive_url(s3_client=s3, http_client=http, url=url, bucket=BUCKET, key=key, **settings)
+
+
+def assert_nothing_left(s3: Any, key: str) -> None:
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket=BUCKET, Key=key)
+    assert missing.value.response["Error"]["Code"] == "404"
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+def stored(s3: Any, key: str) -> bytes:
+    body: bytes = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    return body
+
+
+# --- success ------------------------------------------------------------------------------------
+
+
+def test_a_large_file_goes_up_in_checksummed_parts_and_arrives_intact(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given a 20 MiB output and 5 MiB parts
+    expected_sha = hashlib.sha256(source.big).hexdigest()
+
+    # When it is archived
+    result = archive(s3, http, source.url("/big.bin"), "outputs/job-1/big.bin")
+
+    # Then S3 holds exactly the source bytes, uploaded as five SHA-256-checked parts
+    assert stored(s3, "outputs/job-1/big.bin") == source.big
+    assert result == ArchivedObject(
+        bucket=BUCKET,
+        key="outputs/job-1/big.bin",
+        content_type="application/octet-stream",
+        bytes=len(source.big),
+        sha256=expected_sha,
+    )
+    assert calls.counts["CreateMultipartUpload"] == 1
+    assert calls.counts["UploadPart"] == 5
+    assert calls.counts["CompleteMultipartUpload"] == 1
+    assert calls.counts["PutObject"] == 0
+    assert calls.of("CreateMultipartUpload")[0]["ChecksumAlgorithm"] == "SHA256"
+    parts = calls.of("UploadPart")
+    assert [part["PartNumber"] for part in parts] == [1, 2, 3, 4, 5]
+    assert all(part["ChecksumAlgorithm"] == "SHA256" and part["ChecksumSHA256"] for part in parts)
+
+    # And the object records its type and whole-object SHA-256, and no upload is left open
+    head = s3.head_object(Bucket=BUCKET, Key="outputs/job-1/big.bin", ChecksumMode="ENABLED")
+    assert head["ContentType"] == "application/octet-stream"
+    assert head["Metadata"] == {"sha256": expected_sha}
+    assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(expected_sha)).decode()
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+@pytest.mark.parametrize("path", ["/faststart.mp4", "/moov-last.mp4"])
+def test_an_mp4_is_stored_as_video_with_its_size_duration_and_codec(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog, path: str
+) -> None:
+    data = source.faststart_mp4 if path == "/faststart.mp4" else source.moov_last_mp4
+    codec, width, height, duration = pyav_facts(data)
+
+    result = archive(s3, http, source.url(path), "outputs/job-2/video.mp4")
+    probe_reads = calls.of("GetObject")
+
+    assert stored(s3, "outputs/job-2/video.mp4") == data
+    assert (result.content_type, result.codec, result.width, result.height) == (
+        "video/mp4",
+        codec,
+        width,
+        height,
+    )
+    assert result.duration_seconds == pytest.approx(duration, abs=0.2)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    head = s3.head_object(Bucket=BUCKET, Key="outputs/job-2/video.mp4")
+    assert head["ContentType"] == "video/mp4"
+    assert head["Metadata"] == {"sha256": result.sha256}
+    # measured with ranged reads of the stored object, not a second download
+    assert probe_reads
+    assert all(params["Range"].startswith("bytes=") for params in probe_reads)
+
+
+def test_a_big_mp4_with_moov_at_the_end_is_probed_with_a_few_small_ranged_reads(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given an MP4 whose mdat is padded past one part, with moov at the end
+    video = source.moov_last_mp4
+    mdat_at = video.index(b"mdat") - 4
+    size = int.from_bytes(video[mdat_at : mdat_at + 4], "big")
+    padding = 6 * MIB
+    padded = (
+        video[:mdat_at]
+        + (size + padding).to_bytes(4, "big")
+        + video[mdat_at + 4 : mdat_at + size]
+        + bytes(padding)
+        + video[mdat_at + size :]
+    )
+    server = Flask("padded")
+    server.add_url_rule("/padded.mp4", "padded", lambda: Response(padded, mimetype="video/mp4"))
+    running = make_server("127.0.0.1", 0, server, threaded=True)
+    thread = threading.Thread(target=running.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # When it is archived
+        result = archive(s3, http, f"http://127.0.0.1:{running.server_port}/padded.mp4", "outputs/padded.mp4")
+    finally:
+        RunningServer(running, thread, "").stop()
+
+    # Then it was multipart, and the probe read only a few kilobytes
+    assert calls.counts["UploadPart"] == 2
+    assert (result.width, result.height, result.codec) == (320, 240, "h264")
+    ranges = [params["Range"].removeprefix("bytes=").split("-") for params in calls.of("GetObject")]
+    read = sum(int(end) - int(start) + 1 for start, end in ranges)
+    assert read < 64 * 1024 < len(padded)
+
+
+def test_an_image_gets_its_sniffed_type_and_dimensions_in_one_put(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    result = archive(s3, http, source.url("/hop"), "outputs/job-3/shot.jpg")
+
+    assert stored(s3, "outputs/job-3/shot.jpg") == source.jpeg
+    assert (result.content_type, result.width, result.height) == ("image/jpeg", 640, 360)
+    assert (result.duration_seconds, result.codec) == (None, None)
+    assert calls.counts["PutObject"] == 1
+    assert calls.counts["CreateMultipartUpload"] == 0
+    put = calls.of("PutObject")[0]
+    assert put["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(source.jpeg).digest()).decode()
+    head = s3.head_object(Bucket=BUCKET, Key="outputs/job-3/shot.jpg")
+    assert (head["ContentType"], head["Metadata"]) == ("image/jpeg", {"sha256": result.sha256})
+
+
+def test_other_files_keep_the_type_the_server_gave(s3: Any, http: httpx.Client, source: Source) -> None:
+    result = archive(s3, http, source.url("/notes.txt"), "outputs/notes.txt", content_type_hint="audio/mpeg")
+    assert result.content_type == "text/plain; charset=utf-8"
+    assert (
+        s3.head_object(Bucket=BUCKET, Key="outputs/notes.txt")["ContentType"] == "text/plain; charset=utf-8"
+    )
+
+
+def test_the_hint_replaces_a_generic_served_type(s3: Any, http: httpx.Client, source: Source) -> None:
+    result = archive(
+        s3, http, source.url("/unknown.bin"), "outputs/audio.mp3", content_type_hint="audio/mpeg"
+    )
+    assert result.content_type == "audio/mpeg"
+
+
+def test_archiving_twice_to_the_same_key_overwrites(s3: Any, http: httpx.Client, source: Source) -> None:
+    archive(s3, http, source.url("/notes.txt"), "outputs/job-4/out")
+    first = archive(s3, http, source.url("/image"), "outputs/job-4/out")
+    second = archive(s3, http, source.url("/image"), "outputs/job-4/out")
+
+    assert first == second
+    assert stored(s3, "outputs/job-4/out") == source.jpeg
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="outputs/job-4/")["KeyCount"] == 1
+
+
+# --- failure ------------------------------------------------------------------------------------
+
+
+def test_a_download_that_breaks_off_aborts_the_upload(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given a source that drops the connection after 12 MiB of a promised 24 MiB
+    with pytest.raises(FetchError):
+        archive(s3, http, source.url(f"/breaks-after/{12 * MIB}"), "outputs/job-5/broken.bin")
+
+    # Then the parts that went up were thrown away
+    assert calls.counts["UploadPart"] == 2
+    assert calls.counts["AbortMultipartUpload"] == 1
+    assert calls.counts["CompleteMultipartUpload"] == 0
+    assert_nothing_left(s3, "outputs/job-5/broken.bin")
+
+
+def test_a_body_over_the_limit_aborts_the_upload(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    with pytest.raises(TooLargeError):
+        archive(s3, http, source.url(f"/generated/{16 * MIB}"), "outputs/too-big.bin", max_bytes=12 * MIB)
+    assert calls.counts["AbortMultipartUpload"] == 1
+    assert_nothing_left(s3, "outputs/too-big.bin")
+
+
+def test_an_s3_failure_mid_upload_aborts_the_upload(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given S3 refusing the second part
+    def refuse_second_part(params: dict[str, Any], **_: Any) -> None:
+        if params.get("PartNumber") == 2:
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Please reduce your rate"}}, "UploadPart"
+            )
+
+    s3.meta.events.register("provide-client-params.s3.UploadPart", refuse_second_part)
+
+    # When a multi-part file is archived
+    with pytest.raises(ArchiveError, match=r"UploadPart failed .*SlowDown"):
+        archive(s3, http, source.url("/big.bin"), "outputs/job-6/big.bin")
+
+    # Then the upload was aborted and nothing is left
+    assert calls.counts["AbortMultipartUpload"] == 1
+    assert_nothing_left(s3, "outputs/job-6/big.bin")
+
+
+def test_an_empty_body_is_an_error_and_writes_nothing(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    with pytest.raises(ArchiveError, match="empty"):
+        archive(s3, http, source.url("/empty"), "outputs/empty.mp4")
+    assert set(calls.counts) == set()
+    assert_nothing_left(s3, "outputs/empty.mp4")
+
+
+def test_an_unsafe_url_is_refused_before_s3_is_touched(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    with pytest.raises(UnsafeUrlError, match="loopback"):
+        archive(s3, http, source.url("/image"), "outputs/ssrf.jpg", policy=UrlPolicy())
+    assert calls.calls == []
+
+
+def test_an_mp4_that_cannot_be_probed_is_not_kept(s3: Any, http: httpx.Client, source: Source) -> None:
+    with pytest.raises(MediaProbeError):
+        archive(s3, http, source.url("/fake.mp4"), "outputs/fake.mp4")
+    assert_nothing_left(s3, "outputs/fake.mp4")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"part_size": MIB}, "at least 5242880"),
+        ({"max_bytes": 0}, "max_bytes"),
+        ({"max_bytes": 6 * 1024**3}, "max_bytes"),
+    ],
+)
+def test_impossible_settings_are_refused(
+    s3: Any, http: httpx.Client, source: Source, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        archive(s3, http, source.url("/image"), "outputs/x", **options)
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+
+class DiscardingS3:
+    """Takes a multipart upload and keeps only hashes and sizes of what it is sent.
+
+    moto keeps every object in memory (and joins the parts into one buffer on completion), which
+    would hide the memory this module itself uses; this stand-in checks each part's checksum and
+    the whole object's hash without storing a byte.
+    """
+
+    def __init__(self) -> None:
+        self.whole = hashlib.sha256()
+        self.part_sizes: list[int] = []
+        self.completed: list[dict[str, Any]] = []
+        self.metadata: dict[str, str] = {}
+
+    def create_multipart_upload(self, **params: Any) -> dict[str, Any]:
+        assert params["ChecksumAlgorithm"] == "SHA256"
+        return {"UploadId": "upload-1"}
+
+    def upload_part(self, **params: Any) -> dict[str, Any]:
+        body: bytes = params["Body"]
+        assert base64.b64encode(hashlib.sha256(body).digest()).decode() == params["ChecksumSHA256"]
+        self.whole.update(body)
+        self.part_sizes.append(len(body))
+        return {"ETag": f'"etag-{params["PartNumber"]}"'}
+
+    def complete_multipart_upload(self, **params: Any) -> dict[str, Any]:
+        self.completed = params["MultipartUpload"]["Parts"]
+        return {}
+
+    def copy_object(self, **params: Any) -> dict[str, Any]:
+        self.metadata = params["Metadata"]
+        checksum = base64.b64encode(self.whole.digest()).decode()
+        return {"CopyObjectResult": {"ETag": '"copied"', "ChecksumSHA256": checksum}}
+
+    def abort_multipart_upload(self, **params: Any) -> None:
+        raise AssertionError("nothing should fail")
+
+
+def test_memory_stays_near_the_part_size_whatever_the_file_size(http: httpx.Client, source: Source) -> None:
+    # Given a 40 MiB output streamed by the server from a generator, and 5 MiB parts
+    size = 40 * MIB
+    fake = DiscardingS3()
+    url = source.url(f"/generated/{size}")
+
+    # When it is archived while tracemalloc watches every allocation in the process
+    tracemalloc.start()
+    try:
+        result = archive_url(
+            s3_client=fake,  # type: ignore[arg-type]
+            http_client=http,
+            url=url,
+            bucket=BUCKET,
+            key="outputs/huge.bin",
+            policy=POLICY,
+            max_bytes=64 * MIB,
+            part_size=PART,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # Then all 40 MiB went up in 8 parts, intact, and the peak stayed under three parts
+    assert fake.part_sizes == [PART] * 8
+    assert [part["PartNumber"] for part in fake.completed] == list(range(1, 9))
+    assert result.sha256 == fake.whole.hexdigest() == generated_sha256(size) == fake.metadata["sha256"]
+    assert result.bytes == size
+    from mediajobs.archive import MARKS
+    print(f"peak {peak / MIB:.1f} MiB", MARKS[-10:])
+    assert peak < 3 * PART, f"peak {peak / MIB:.1f} MiB"
