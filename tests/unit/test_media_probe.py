@@ -60,7 +60,7 @@ def _encode(path: Path, *, size: tuple[int, int], frames: int, fps: int, faststa
         base = sample_product(size).convert("RGB")
         for index in range(frames):
             frame_image = base.rotate(index * 7, fillcolor=(index * 9 % 255, 80, 120))
-            frame = av.VideoFrame.from_image(frame_image).reformat(format="yuv420p")
+            frame = av.VideoFrame.from_image(frame_image).reformat(format="yuv420p")  # type: ignore[no-untyped-call]
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
@@ -68,8 +68,9 @@ def _encode(path: Path, *, size: tuple[int, int], frames: int, fps: int, faststa
 
 
 def pyav_facts(data: bytes) -> tuple[str, int, int, float]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
+        assert container.duration is not None
         return stream.codec_context.name, stream.width, stream.height, container.duration / av.time_base
 
 
@@ -182,9 +183,10 @@ def test_sniff_image_reads_format_and_size_of_real_files(
     info = sniff_image(data)
 
     # Then format, content type and size agree with what Pillow decodes
-    assert info == ImageInfo(
-        format=expected_format, content_type=f"image/{expected_format}", width=321, height=203
+    assert info == ImageInfo.model_validate(
+        {"format": expected_format, "content_type": f"image/{expected_format}", "width": 321, "height": 203}
     )
+    assert info is not None
     assert Image.open(io.BytesIO(data)).size == (info.width, info.height)
 
 

@@ -51,9 +51,6 @@ _READ_CHUNK: Final = 256 * 1024
 _GENERIC_TYPES: Final = frozenset({"application/octet-stream", "binary/octet-stream"})
 
 
-MARKS: list = []
-
-
 class ArchiveError(MediajobsError):
     """The output could not be stored: empty, or S3 refused a request."""
 
@@ -105,22 +102,16 @@ def archive_url(
         writer = _Writer(target, download.content_type, content_type_hint)
         try:
             for part, last in _parts(download, part_size):
-                _mark("before-add")
                 writer.add(part, last=last)
-                _mark("after-add")
                 del part  # let it go before the next one is gathered
-            _mark("loop-exit")
             stored = writer.finish()
-            _mark("finished")
         except BaseException:
             writer.abort()
             raise
-    _mark("with-exit")
     logger.info(
         "archived provider output",
         extra={"source": redact(url), "bucket": bucket, "key": key, "bytes": stored.size},
     )
-    _mark("logged")
     try:
         return _describe(target, stored)
     except MediaProbeError:
@@ -141,33 +132,18 @@ def _parts(download: Download, part_size: int) -> Iterator[tuple[bytes, bool]]:
         chunk = received
         while chunk:
             if pending_size == part_size:
-                import tracemalloc as _tm
-                if _tm.is_tracing():
-                    cur, pk = _tm.get_traced_memory(); MARKS.append(("full", cur >> 10, pk >> 10)); _tm.reset_peak()
                 yield _take(pending), False
                 pending_size = 0
             room = part_size - pending_size
             piece, chunk = (chunk, b"") if len(chunk) <= room else (chunk[:room], chunk[room:])
             pending.append(piece)
             pending_size += len(piece)
-    import tracemalloc as _tm
-    if _tm.is_tracing():
-        cur, pk = _tm.get_traced_memory(); MARKS.append(("loop-end", cur >> 10, pk >> 10)); _tm.reset_peak()
     if pending:
         yield _take(pending), True
 
 
-def _mark(name):
-    import tracemalloc as _tm
-    if _tm.is_tracing():
-        cur, pk = _tm.get_traced_memory(); MARKS.append((name, cur >> 10, pk >> 10)); _tm.reset_peak()
-
-
 def _take(pending: list[bytes]) -> bytes:
-    MARKS.append(("take", len(pending), sorted({(type(p).__name__, len(p)) for p in pending})))
-    _mark("take-start")
     joined = b"".join(pending)
-    _mark("joined")
     pending.clear()
     return joined
 
@@ -255,7 +231,6 @@ class _Writer:
             self.etag = self._put(part, self.hasher.digest())
         else:
             self._upload_part(part)
-            _mark("last-part-up")
             self.etag = self._complete(self.hasher.digest())
 
     def finish(self) -> _Stored:

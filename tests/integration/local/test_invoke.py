@@ -139,3 +139,20 @@ def _temporary_function(local_stack: LocalStack, handler: Any, timeout: int = 3)
     if handler is not None:
         local_stack.runtime.register(name, handler)
     return name
+
+
+def test_sqs_event_source_mapping_from_the_template(local_stack: LocalStack) -> None:
+    provisioned = local_stack.provisioned
+    local_stack.client("sqs").send_message(QueueUrl=provisioned.queues["WorkQueue"], MessageBody="work item")
+    ddb = local_stack.client("dynamodb")
+
+    def delivered() -> list[Any]:
+        items: list[Any] = ddb.query(
+            TableName=provisioned.tables["ItemsTable"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "queue"}},
+        )["Items"]
+        return items
+
+    (item,) = local_stack.wait_until(delivered)
+    assert item["body"]["S"] == "work item"

@@ -31,7 +31,12 @@ def test_install_and_uninstall_round_trip() -> None:
 
     original = LambdaFunction.__dict__["_invoke_lambda"]
     calls: list[object] = []
-    uninstall = install_lambda_hook(lambda function, event: (calls.append(event) or "null", False, ""))
+
+    def dispatch(function: object, event: object) -> tuple[str, bool, str]:
+        calls.append(event)
+        return "null", False, ""
+
+    uninstall = install_lambda_hook(dispatch)
     try:
         assert LambdaFunction.__dict__["_invoke_lambda"] is not original
         assert LambdaFunction._invoke_lambda(object(), {"x": 1}) == ("null", False, "")  # type: ignore[arg-type]

@@ -13,7 +13,8 @@ def _token(local_stack: LocalStack, execution: str) -> str | None:
         TableName=local_stack.provisioned.tables["ItemsTable"],
         Key={"pk": {"S": f"execution#{execution}"}, "sk": {"S": "store_token"}},
     )
-    return item.get("Item", {}).get("token", {}).get("S")
+    token: str | None = item.get("Item", {}).get("token", {}).get("S")
+    return token
 
 
 def test_callback_resumes_on_send_task_success(local_stack: LocalStack) -> None:

@@ -8,8 +8,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from mediajobs.archive import archive_url
-from mediajobs.errors import MediajobsError
+from mediajobs.archive import ArchiveError, archive_url
 from mediajobs.fetching import FetchError, TooLargeError, UnsafeUrlError, UrlPolicy
 from mediajobs.jobs.models import Job, JobStatus, StoredOutput
 from mediajobs.jobs.pipeline import JobPipeline, last_stage
@@ -23,10 +22,6 @@ if TYPE_CHECKING:
 #: what clients see: a provider's cover image is the job's preview
 STORED_KIND = {OutputKind.COVER: OutputKind.PREVIEW}
 KNOWN_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".mp4"}
-
-
-class ArchiveError(MediajobsError):
-    """An output could not be copied; the state machine retries, then fails the job."""
 
 
 def outputs_to_archive(job: Job) -> list[OutputRef]:

@@ -110,6 +110,8 @@ class JobService:
             check_url(url, self.policy)
         except UnsafeUrlError as exc:
             raise ApiError(422, "unsafe_url", f"{field} is not allowed: {exc}") from exc
+        except FetchError as exc:
+            raise ApiError(422, "unreachable_url", f"{field} cannot be reached: {exc}") from exc
 
     def _take_in(self, job_id: str, url: str) -> ProductImage:
         field = "product.image_url"
