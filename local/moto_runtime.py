@@ -231,10 +231,17 @@ _active: MotoRuntime | None = None
 class MotoRuntime:
     """moto's server on loopback plus the in-process Lambda hook.
 
-    >>> runtime = MotoRuntime().start()
-    >>> runtime.register("my-fn", lambda event, context: {"ok": True})
-    >>> runtime.client("lambda").invoke(FunctionName="my-fn")  # after create_function
-    >>> runtime.stop()
+    Usage::
+
+        with MotoRuntime() as runtime:           # or runtime = MotoRuntime().start() ... stop()
+            os.environ.update(runtime.env())     # handlers' SDK clients reach this moto
+            runtime.register("my-fn", handler)   # handler(event, context)
+            # ... lambda.create_function(FunctionName="my-fn", ...) (see local.provision) ...
+            runtime.invoke("my-fn", {"a": 1})    # or any other invocation path
+
+    moto needs an existing IAM role for ``create_function`` and resolves ``Layers`` ARNs
+    against its own layer store (unknown ones fail): create functions without Layers; Runtime
+    and Handler are only recorded. ``stop()`` wipes moto's state (``/moto-api/reset``).
     """
 
     def __init__(

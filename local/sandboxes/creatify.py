@@ -46,11 +46,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
-from local.sandboxes import media
-from local.sandboxes.common import Sandbox, SandboxSettings
 from PIL import Image
 from pydantic import AfterValidator, Field
 from werkzeug.exceptions import HTTPException
+
+from local.sandboxes import media
+from local.sandboxes.common import Sandbox, SandboxSettings
 
 MAX_URL_LENGTH = 200
 MAX_LIST_IDS = 100

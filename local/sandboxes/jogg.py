@@ -55,9 +55,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from flask import Flask, Response, g, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from local.sandboxes import media
 from local.sandboxes.common import Sandbox, SandboxSettings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CODE_SUCCESS = 0
 CODE_NOT_FOUND = 10104

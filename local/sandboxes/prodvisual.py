@@ -52,11 +52,12 @@ from typing import Any, ClassVar
 
 import httpx
 from flask import Flask, Response, request
-from local.sandboxes import media
-from local.sandboxes.common import Sandbox, SandboxSettings
 from PIL import Image
 from pydantic import Field, field_validator
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from local.sandboxes import media
+from local.sandboxes.common import Sandbox, SandboxSettings
 
 PLATFORMS = ("amazon", "ebay", "etsy", "shopify", "generic", "woocommerce", "mercadolibre")
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}

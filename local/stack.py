@@ -1,0 +1,280 @@
+"""The embedded local stack: template.yaml running on one machine, no AWS account, no Docker.
+
+- AWS services come from moto's server on loopback, provisioned from template.yaml's resources
+  (so the local stack cannot drift from what is deployed), with real ASL execution;
+- every Lambda function runs in-process through moto's Lambda hook, on every invocation path;
+- an HTTP front serves the template's HttpApi routes as API Gateway payload 2.0 events;
+- the provider sandboxes stand in for Creatify, JoggAI and ProdVisual, unless
+  ``CREATIFY_BASE_URL`` / ``CREATIFY_API_ID`` / ``CREATIFY_API_KEY``, ``JOGG_BASE_URL`` /
+  ``JOGG_API_KEY`` / ``JOGG_WEBHOOK_SECRET`` or ``PRODVISUAL_BASE_URL`` / ``PRODVISUAL_API_KEY``
+  point a provider elsewhere (real ones included).
+
+Local-only settings (loopback URLs allowed, poll intervals and the deadline in seconds) are
+passed as template parameters or extra environment; the deployed template never sets them.
+
+``python -m local.stack serve`` (``make local``) serves it until stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from local.cfn import Template
+from local.http_front import HttpFront
+from local.moto_runtime import MotoRuntime
+from local.provision import Provisioned, provision
+from local.sandboxes import DEFAULT_PORTS, Sandboxes, credentials_text, start_sandboxes
+from local.sandboxes.creatify import CreatifySettings
+from local.sandboxes.jogg import JoggSettings
+from local.sandboxes.prodvisual import ProdVisualSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_NAME = "mediajobs-local"
+DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_TENANT = "local"
+
+#: environment only the local stack sets (the deployed template never does)
+LOCAL_ONLY_ENVIRONMENT = {
+    "ALLOW_LOOPBACK_URLS": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Poll intervals and deadline in seconds, so local jobs finish in seconds."""
+
+    poll_initial_seconds: int = 2
+    poll_max_seconds: int = 8
+    job_deadline_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class ProviderEndpoint:
+    base_url: str
+    secret: dict[str, str]
+
+
+def provider_endpoints(sandboxes: Sandboxes, environ: Mapping[str, str]) -> dict[str, ProviderEndpoint]:
+    """Each provider's base URL and secret: the sandbox's, unless the environment names another."""
+    c, j, p = sandboxes.creatify.settings, sandboxes.jogg.settings, sandboxes.prodvisual.settings
+    return {
+        "Creatify": ProviderEndpoint(
+            environ.get("CREATIFY_BASE_URL", sandboxes.creatify.base_url),
+            {
+                "api_id": environ.get("CREATIFY_API_ID", c.api_id),
+                "api_key": environ.get("CREATIFY_API_KEY", c.api_key),
+            },
+        ),
+        "Jogg": ProviderEndpoint(
+            environ.get("JOGG_BASE_URL", sandboxes.jogg.base_url),
+            {
+                "api_key": environ.get("JOGG_API_KEY", j.api_key),
+                "webhook_secret": environ.get("JOGG_WEBHOOK_SECRET", j.webhook_secret),
+            },
+        ),
+        "ProdVisual": ProviderEndpoint(
+            environ.get("PRODVISUAL_BASE_URL", sandboxes.prodvisual.base_url),
+            {"api_key": environ.get("PRODVISUAL_API_KEY", p.api_key)},
+        ),
+    }
+
+
+def add_layers_to_path(template: Template) -> None:
+    """Make the template's layer packages importable here, as Lambda does under /opt/python."""
+    for layer in template.resources_of_type("AWS::Serverless::LayerVersion"):
+        content = str((template.base_dir / str(template.properties(layer)["ContentUri"])).resolve())
+        if content not in sys.path:
+            sys.path.insert(0, content)
+
+
+def reset_service_caches() -> None:
+    """Forget settings and clients cached by an earlier stack in this process (tests start several)."""
+    from mediajobs import aws, config  # noqa: PLC0415 - after the environment is set
+    from mediajobs.api import app as api_app  # noqa: PLC0415
+    from mediajobs.jobs import tasks  # noqa: PLC0415
+
+    for cached in (
+        config.get_settings,
+        aws.dynamodb_table,
+        aws.s3_client,
+        aws.sfn_client,
+        api_app.default_services,
+        tasks.registry,
+        tasks.pipeline,
+        tasks.archiver,
+        tasks.provider_webhooks,
+    ):
+        cached.cache_clear()
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        api_host: str = "127.0.0.1",
+        api_port: int = 3000,
+        sandbox_ports: Mapping[str, int] | None = None,
+        timing: Timing | None = None,
+        creatify: CreatifySettings | None = None,
+        jogg: JoggSettings | None = None,
+        prodvisual: ProdVisualSettings | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.api_host = api_host
+        self.api_port = api_port
+        self.sandbox_ports = dict(sandbox_ports or {})
+        self.timing = timing or Timing()
+        self.sandbox_settings = (creatify, jogg, prodvisual)
+        self.environ = os.environ if environ is None else environ
+        self.api_key = DEFAULT_API_KEY
+        self.template = Template.load(ROOT / "template.yaml")
+        self.runtime: MotoRuntime | None = None
+        self.sandboxes: Sandboxes | None = None
+        self.front: HttpFront | None = None
+        self.provisioned: Provisioned | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        creatify, jogg, prodvisual = self.sandbox_settings
+        self.sandboxes = start_sandboxes(self.sandbox_ports, creatify=creatify, jogg=jogg, prodvisual=prodvisual)
+        self.runtime = MotoRuntime().start()
+        self.front = HttpFront(self.template.routes, self._invoke_route, host=self.api_host, port=self.api_port)
+        try:
+            self.provisioned = provision(
+                self.template,
+                self.runtime,
+                stack_name=STACK_NAME,
+                parameters=self._parameters(),
+                project_root=ROOT,
+            )
+            os.environ.update(self.runtime.env() | self.provisioned.environment() | LOCAL_ONLY_ENVIRONMENT)
+            add_layers_to_path(self.template)
+            reset_service_caches()
+            self.add_api_key(self.api_key, DEFAULT_TENANT)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+        if self.sandboxes is not None:
+            self.sandboxes.stop()
+            self.sandboxes = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- what tests and tools use ---------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        assert self.front is not None, "the stack is not started"  # noqa: S101 - programming error
+        return self.front.base_url
+
+    @property
+    def state_machine_arn(self) -> str:
+        return str(self._provisioned.ref("JobStateMachine"))
+
+    @property
+    def table_name(self) -> str:
+        return str(self._provisioned.ref("JobsTable"))
+
+    @property
+    def bucket_name(self) -> str:
+        return str(self._provisioned.ref("MediaBucket"))
+
+    def client(self, service: str) -> Any:
+        assert self.runtime is not None, "the stack is not started"  # noqa: S101
+        return self.runtime.client(service)
+
+    def add_api_key(self, key: str, tenant_id: str) -> None:
+        from mediajobs.api.auth import hash_api_key  # noqa: PLC0415 - needs the stack's environment
+        from mediajobs.aws import dynamodb_table  # noqa: PLC0415
+        from mediajobs.jobs.store import JobStore  # noqa: PLC0415
+
+        JobStore(dynamodb_table(self.table_name)).put_api_key(hash_api_key(key), tenant_id=tenant_id, name="local")
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        """Run one function with one event through the Lambda API (``sam local invoke``)."""
+        assert self.runtime is not None, "the stack is not started"  # noqa: S101
+        return self.runtime.invoke(self._provisioned.function_name(logical_id), event)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    @property
+    def _provisioned(self) -> Provisioned:
+        assert self.provisioned is not None, "the stack is not started"  # noqa: S101
+        return self.provisioned
+
+    def _invoke_route(self, logical_id: str, event: dict[str, Any]) -> Any:
+        return self.invoke(logical_id, event)
+
+    def _parameters(self) -> dict[str, str]:
+        assert self.runtime is not None and self.sandboxes is not None and self.front is not None  # noqa: S101
+        secrets = self.runtime.client("secretsmanager")
+        parameters = {
+            "Stage": "local",
+            "PublicBaseUrl": self.front.base_url,
+            "PollInitialSeconds": str(self.timing.poll_initial_seconds),
+            "PollMaxSeconds": str(self.timing.poll_max_seconds),
+            "JobDeadlineSeconds": str(max(60, self.timing.job_deadline_seconds)),
+            "LogRetentionDays": "1",
+        }
+        for name, endpoint in provider_endpoints(self.sandboxes, self.environ).items():
+            arn = secrets.create_secret(Name=f"{STACK_NAME}/{name.lower()}", SecretString=json.dumps(endpoint.secret))
+            parameters[f"{name}SecretArn"] = arn["ARN"]
+            parameters[f"{name}BaseUrl"] = endpoint.base_url
+        return parameters
+
+    def describe(self) -> str:
+        assert self.sandboxes is not None  # noqa: S101
+        return "\n".join(
+            [
+                f"mediajobs local stack: API {self.api_url}  (Authorization: Bearer {self.api_key})",
+                f"AWS services (moto): {self.runtime.endpoint_url if self.runtime else '-'}",
+                f"State machine: {self.state_machine_arn}",
+                "Provider sandboxes:",
+                credentials_text(self.sandboxes),
+            ]
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the mediajobs local stack until stopped.")
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MEDIAJOBS_API_PORT", "3000")))
+    args = parser.parse_args()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalStack(api_port=args.port, sandbox_ports=DEFAULT_PORTS) as stack:
+        print(stack.describe(), flush=True)
+        print("Ctrl-C to stop.", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
