@@ -150,9 +150,13 @@ class LocalStack:
     def start(self) -> Self:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         creatify, jogg, prodvisual = self.sandbox_settings
-        self.sandboxes = start_sandboxes(self.sandbox_ports, creatify=creatify, jogg=jogg, prodvisual=prodvisual)
+        self.sandboxes = start_sandboxes(
+            self.sandbox_ports, creatify=creatify, jogg=jogg, prodvisual=prodvisual
+        )
         self.runtime = MotoRuntime().start()
-        self.front = HttpFront(self.template.routes, self._invoke_route, host=self.api_host, port=self.api_port)
+        self.front = HttpFront(
+            self.template.routes, self._invoke_route, host=self.api_host, port=self.api_port
+        )
         try:
             self.provisioned = provision(
                 self.template,
@@ -215,7 +219,9 @@ class LocalStack:
         from mediajobs.aws import dynamodb_table  # noqa: PLC0415
         from mediajobs.jobs.store import JobStore  # noqa: PLC0415
 
-        JobStore(dynamodb_table(self.table_name)).put_api_key(hash_api_key(key), tenant_id=tenant_id, name="local")
+        JobStore(dynamodb_table(self.table_name)).put_api_key(
+            hash_api_key(key), tenant_id=tenant_id, name="local"
+        )
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Run one function with one event through the Lambda API (``sam local invoke``)."""
@@ -233,7 +239,9 @@ class LocalStack:
         return self.invoke(logical_id, event)
 
     def _parameters(self) -> dict[str, str]:
-        assert self.runtime is not None and self.sandboxes is not None and self.front is not None  # noqa: S101
+        assert self.runtime is not None  # noqa: S101
+        assert self.sandboxes is not None  # noqa: S101
+        assert self.front is not None  # noqa: S101
         secrets = self.runtime.client("secretsmanager")
         parameters = {
             "Stage": "local",
@@ -244,7 +252,9 @@ class LocalStack:
             "LogRetentionDays": "1",
         }
         for name, endpoint in provider_endpoints(self.sandboxes, self.environ).items():
-            arn = secrets.create_secret(Name=f"{STACK_NAME}/{name.lower()}", SecretString=json.dumps(endpoint.secret))
+            arn = secrets.create_secret(
+                Name=f"{STACK_NAME}/{name.lower()}", SecretString=json.dumps(endpoint.secret)
+            )
             parameters[f"{name}SecretArn"] = arn["ARN"]
             parameters[f"{name}BaseUrl"] = endpoint.base_url
         return parameters

@@ -60,7 +60,10 @@ def check(path: Path, substitutions: dict[Path, set[str]]) -> list[str]:
     else:
         result = subprocess.run(  # noqa: S603 - fixed argv
             [npx, "--no-install", "asl-validator", "--json-path", str(path)],
-            capture_output=True, text=True, check=False, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
         )
         if result.returncode != 0:
             problems.append(f"asl-validator: {result.stdout.strip()} {result.stderr.strip()}")

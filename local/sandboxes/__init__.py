@@ -51,7 +51,7 @@ def credentials_text(sandboxes: Sandboxes) -> str:
     return "\n".join(
         [
             f"Creatify    {sandboxes.creatify.base_url}  X-API-ID: {c.api_id}  X-API-KEY: {c.api_key}",
-            f"JoggAI      {sandboxes.jogg.base_url}  x-api-key: {j.api_key}  webhook secret: {j.webhook_secret}",
+            f"JoggAI      {sandboxes.jogg.base_url}  x-api-key: {j.api_key}  webhook: {j.webhook_secret}",
             f"ProdVisual  {sandboxes.prodvisual.base_url}  Authorization: Bearer {p.api_key}",
         ]
     )
