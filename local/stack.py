@@ -144,6 +144,7 @@ class LocalStack:
         self.sandboxes: Sandboxes | None = None
         self.front: HttpFront | None = None
         self.provisioned: Provisioned | None = None
+        self._saved_environment: dict[str, str | None] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -165,7 +166,9 @@ class LocalStack:
                 parameters=self._parameters(),
                 project_root=ROOT,
             )
-            os.environ.update(self.runtime.env() | self.provisioned.environment() | LOCAL_ONLY_ENVIRONMENT)
+            environment = self.runtime.env() | self.provisioned.environment() | LOCAL_ONLY_ENVIRONMENT
+            self._saved_environment = {key: os.environ.get(key) for key in environment}
+            os.environ.update(environment)
             add_layers_to_path(self.template)
             reset_service_caches()
             self.add_api_key(self.api_key, DEFAULT_TENANT)
@@ -175,6 +178,12 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        for key, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environment = {}
         if self.front is not None:
             self.front.stop()
             self.front = None
@@ -248,7 +257,7 @@ class LocalStack:
             "PublicBaseUrl": self.front.base_url,
             "PollInitialSeconds": str(self.timing.poll_initial_seconds),
             "PollMaxSeconds": str(self.timing.poll_max_seconds),
-            "JobDeadlineSeconds": str(max(60, self.timing.job_deadline_seconds)),
+            "JobDeadlineSeconds": str(self.timing.job_deadline_seconds),
             "LogRetentionDays": "1",
         }
         for name, endpoint in provider_endpoints(self.sandboxes, self.environ).items():

@@ -87,6 +87,8 @@ class RequestRecord:
 @dataclass(frozen=True)
 class WebhookRecord:
     at: float
+    #: when the sandbox decided to send it (the provider finishing), before any delay or retry
+    queued_at: float
     url: str
     event: str
     status: int | None
@@ -212,20 +214,27 @@ class Sandbox:
         if not url:
             return
         faults = self.settings.faults
+        queued_at = time.time()
         if self.roll(faults.webhook_drop):
-            self._record_webhook(url, event, None, "dropped")
+            self._record_webhook(url, event, None, "dropped", queued_at)
             return
         delay = faults.webhook_delay_seconds
         if self.roll(faults.webhook_reorder):
             delay += faults.webhook_reorder_seconds
         copies = 2 if self.roll(faults.webhook_duplicate) else 1
         for copy in range(copies):
-            self.schedule(delay + 0.05 * copy, lambda: self._submit_delivery(url, body, headers, event))
+            self.schedule(
+                delay + 0.05 * copy, lambda: self._submit_delivery(url, body, headers, event, queued_at)
+            )
 
-    def _submit_delivery(self, url: str, body: bytes, headers: Mapping[str, str], event: str) -> None:
-        self._webhook_pool.submit(self._deliver, url, body, headers, event)
+    def _submit_delivery(
+        self, url: str, body: bytes, headers: Mapping[str, str], event: str, queued_at: float
+    ) -> None:
+        self._webhook_pool.submit(self._deliver, url, body, headers, event, queued_at)
 
-    def _deliver(self, url: str, body: bytes, headers: Mapping[str, str], event: str) -> None:
+    def _deliver(
+        self, url: str, body: bytes, headers: Mapping[str, str], event: str, queued_at: float
+    ) -> None:
         for attempt in range(self.settings.webhook_attempts):
             status: int | None = None
             try:
@@ -236,15 +245,17 @@ class Sandbox:
             except httpx.HTTPError:
                 status = None
             if status is not None and 200 <= status < 300:
-                self._record_webhook(url, event, status, "delivered")
+                self._record_webhook(url, event, status, "delivered", queued_at)
                 return
-            self._record_webhook(url, event, status, "failed")
+            self._record_webhook(url, event, status, "failed", queued_at)
             if attempt + 1 < self.settings.webhook_attempts:
                 time.sleep(self.settings.webhook_retry_seconds)
 
-    def _record_webhook(self, url: str, event: str, status: int | None, outcome: str) -> None:
+    def _record_webhook(
+        self, url: str, event: str, status: int | None, outcome: str, queued_at: float
+    ) -> None:
         with self.lock:
-            self.webhooks.append(WebhookRecord(time.time(), url, event, status, outcome))
+            self.webhooks.append(WebhookRecord(time.time(), queued_at, url, event, status, outcome))
 
     # -- request pipeline -----------------------------------------------------------------------
 
