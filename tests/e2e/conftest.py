@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from local.sample_shop import SampleShop
 from local.sandboxes.common import Sandbox
 from local.stack import LocalStack, Timing

@@ -8,9 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
-
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
+
 from tests.e2e.conftest import Client, sandbox_settings
 
 

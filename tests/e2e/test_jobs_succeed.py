@@ -9,9 +9,9 @@ from typing import Any
 import av
 import httpx
 import pytest
+from local.sample_shop import SampleShop
 from PIL import Image
 
-from local.sample_shop import SampleShop
 from tests.e2e.conftest import Client
 
 
@@ -66,7 +66,7 @@ def test_prodvisual_job_succeeds_with_the_requested_image(client: Client, shop: 
     assert job["metadata"] == {"sku": "AUR-750"}
     assert job["provider_jobs"][0]["provider_job_id"].startswith("gen_")
     assert job["credits_used"] == 1
-    assert [e["status"] for e in job["timeline"]][0] == "queued"
+    assert job["timeline"][0]["status"] == "queued"
     assert job["timeline"][-1]["status"] == "succeeded"
 
 
