@@ -116,10 +116,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(ApiError(400, "malformed_json", "the request body is not valid JSON"))
-        details = [
-            ErrorDetail(path=_path(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid")))
-            for e in errors
-        ]
+        details = [_detail(e) for e in errors]
         summary = "; ".join(f"{d.path}: {d.message}" for d in details[:5])
         return error_response(
             ApiError(422, "validation_error", f"the request is invalid: {summary}", details)
