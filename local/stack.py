@@ -42,6 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "mediajobs-local"
 DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_TENANT = "local"
+#: the job id and Creatify callback token the sample events in events/ use
+SAMPLE_JOB_ID = "0123456789abcdef0123456789abcdef"
+SAMPLE_CALLBACK_TOKEN = "sample-callback-token"
+SAMPLE_PRODUCT = ROOT / "local" / "assets" / "sample-product.png"
 
 #: environment only the local stack sets (the deployed template never does)
 LOCAL_ONLY_ENVIRONMENT = {
@@ -231,6 +235,46 @@ class LocalStack:
         JobStore(dynamodb_table(self.table_name)).put_api_key(
             hash_api_key(key), tenant_id=tenant_id, name="local"
         )
+
+    def seed_sample_job(self) -> str:
+        """The job the sample task events in ``events/`` name: a ProdVisual job, product taken in.
+
+        ``make invoke`` seeds it so ``events/submit_job.json`` and friends act on a real record.
+        """
+        import hashlib  # noqa: PLC0415
+        from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+        from mediajobs.aws import dynamodb_table, s3_client  # noqa: PLC0415 - needs the stack's environment
+        from mediajobs.jobs.models import Job, JobSpec, ProductImage  # noqa: PLC0415
+        from mediajobs.jobs.store import JobStore  # noqa: PLC0415
+        from mediajobs.providers.base import ProductInput, ProviderName  # noqa: PLC0415
+
+        data = SAMPLE_PRODUCT.read_bytes()
+        key = f"inputs/{SAMPLE_JOB_ID}/product.png"
+        s3_client().put_object(Bucket=self.bucket_name, Key=key, Body=data, ContentType="image/png")
+        now = datetime.now(UTC)
+        job = Job(
+            job_id=SAMPLE_JOB_ID,
+            tenant_id=DEFAULT_TENANT,
+            deadline_at=now + timedelta(seconds=self.timing.job_deadline_seconds),
+            spec=JobSpec(
+                provider=ProviderName.PRODVISUAL,
+                product=ProductInput(image_url="https://shop.example.com/images/aurora-bottle.png"),
+                options={"style": "lifestyle", "format": "png"},
+            ),
+            public_base_url=self.api_url,
+            product_image=ProductImage(
+                s3_key=key,
+                content_type="image/png",
+                bytes=len(data),
+                width=1000,
+                height=1000,
+                sha256=hashlib.sha256(data).hexdigest(),
+            ),
+            callback_token=SAMPLE_CALLBACK_TOKEN,
+        )
+        JobStore(dynamodb_table(self.table_name)).create(job)
+        return SAMPLE_JOB_ID
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Run one function with one event through the Lambda API (``sam local invoke``)."""
