@@ -1,7 +1,8 @@
 """``make invoke FUNCTION=<logical id> EVENT=events/<file>.json``: ``sam local invoke`` without Docker.
 
-Starts the local stack, seeds the sample job the task events name, runs the function once with the event through the Lambda API (moto's
-server, in-process handler) and prints its answer as JSON. Exit status 1 if the function failed.
+Starts the local stack, seeds the sample job the task events name, runs the function once with
+the event through the Lambda API (moto's server, in-process handler) and prints its answer as
+JSON. Exit status 1 if the function failed.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_TENANT = "local"
 #: the job id and Creatify callback token the sample events in events/ use
 SAMPLE_JOB_ID = "0123456789abcdef0123456789abcdef"
-SAMPLE_CALLBACK_TOKEN = "sample-callback-token"
+SAMPLE_CALLBACK_TOKEN = "sample-callback-token"  # noqa: S105 - a sample, used only on loopback
 SAMPLE_PRODUCT = ROOT / "local" / "assets" / "sample-product.png"
 
 #: environment only the local stack sets (the deployed template never does)

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
+
 from tests.e2e.conftest import Client
 
 

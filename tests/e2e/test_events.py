@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from local.sample_shop import SampleShop
 from local.stack import SAMPLE_JOB_ID, LocalStack
 
