@@ -1,9 +1,15 @@
-"""Logger, Tracer and Metrics, created once for every function (service name from POWERTOOLS_*)."""
+"""Logger, Tracer and Metrics, created once for every function.
+
+Names are given here rather than read from POWERTOOLS_* at import, so importing mediajobs never
+depends on the environment (template.yaml sets the same values for the deployed functions).
+"""
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+SERVICE = "mediajobs"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=SERVICE, service=SERVICE)
