@@ -106,7 +106,7 @@ def add_layers_to_path(template: Template) -> None:
 def reset_service_caches() -> None:
     """Forget settings and clients cached by an earlier stack in this process (tests start several)."""
     from mediajobs import aws, config  # noqa: PLC0415 - after the environment is set
-    from mediajobs.api import app as api_app  # noqa: PLC0415
+    from mediajobs.api import context as api_context  # noqa: PLC0415
     from mediajobs.jobs import tasks  # noqa: PLC0415
 
     for cached in (
@@ -114,7 +114,7 @@ def reset_service_caches() -> None:
         aws.dynamodb_table,
         aws.s3_client,
         aws.sfn_client,
-        api_app.default_services,
+        api_context.default_services,
         tasks.registry,
         tasks.pipeline,
         tasks.archiver,

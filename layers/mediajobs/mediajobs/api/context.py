@@ -1,0 +1,66 @@
+"""What every API route module shares: the services, the caller's tenant, error answers."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from mediajobs.api.auth import Authenticator
+from mediajobs.api.errors import ApiError, ErrorResponse
+from mediajobs.aws import dynamodb_table, s3_client, sfn_client
+from mediajobs.config import get_settings
+from mediajobs.jobs.service import JobService
+from mediajobs.jobs.store import JobStore
+
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    401: {
+        "description": "missing or unknown API key",
+        "content": {"application/json": {"model": ErrorResponse}},
+    },
+    404: {
+        "description": "no such resource for this tenant",
+        "content": {"application/json": {"model": ErrorResponse}},
+    },
+    422: {"description": "the request is invalid", "content": {"application/json": {"model": ErrorResponse}}},
+}
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """The domain services routes call; built once per container (fakes in unit tests)."""
+
+    jobs: JobService
+    auth: Authenticator
+
+
+@functools.cache
+def default_services() -> ApiServices:
+    settings = get_settings()
+    store = JobStore(dynamodb_table(settings.jobs_table))
+    http = httpx.Client(timeout=httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0))
+    jobs = JobService(store=store, s3=s3_client(), sfn=sfn_client(), http=http, settings=settings)
+    return ApiServices(jobs=jobs, auth=Authenticator(store))
+
+
+def error_response(error: ApiError) -> Response[Any]:
+    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=error.body())
+
+
+def tenant_id(app: APIGatewayHttpResolver) -> str:
+    """The tenant the authentication middleware found for this request."""
+    tenant = app.context.get("tenant_id")
+    if not isinstance(tenant, str):
+        raise ApiError(401, "unauthorized", "send your API key as 'Authorization: Bearer <key>'")
+    return tenant
+
+
+def public_base_url(app: APIGatewayHttpResolver) -> str:
+    configured = get_settings().public_base_url
+    if configured:
+        return configured.rstrip("/")
+    return f"https://{app.current_event.request_context.domain_name}"

@@ -1,0 +1,47 @@
+"""Job routes: create a job, read a job, and the product links providers fetch images from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.schemas import JobAccepted, JobRequest, JobView, Links
+
+
+def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
+    @app.post(
+        "/v1/jobs",
+        summary="Create a job",
+        description="Takes the product in and starts the provider job; poll Location or await your webhook.",
+        responses={
+            202: {"description": "accepted", "content": {"application/json": {"model": JobAccepted}}},
+            **ERROR_RESPONSES,
+        },
+        tags=["jobs"],
+    )
+    def create_job(request: Annotated[JobRequest, Body(embed=False)]) -> Response[JobAccepted]:
+        job = services().jobs.create(tenant_id(app), request, public_base_url=public_base_url(app))
+        accepted = JobAccepted(
+            job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}")
+        )
+        return Response(
+            status_code=HTTPStatus.ACCEPTED,
+            content_type=content_types.APPLICATION_JSON,
+            body=accepted,
+            headers={"Location": accepted.links.self},
+        )
+
+    @app.get("/v1/jobs/<job_id>", summary="Get a job", responses=ERROR_RESPONSES, tags=["jobs"])
+    def get_job(job_id: Annotated[str, Path(max_length=64)]) -> JobView:
+        jobs = services().jobs
+        return jobs.view(jobs.get(tenant_id(app), job_id))
+
+    @app.get("/p/<job_id>", summary="Product image link (for providers)", include_in_schema=False)
+    def product_link(job_id: str) -> Response[Any]:
+        target = services().jobs.product_link_target(job_id)
+        return Response(status_code=HTTPStatus.FOUND, headers={"Location": target}, body="")
