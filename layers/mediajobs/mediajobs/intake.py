@@ -12,13 +12,43 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from mediajobs.fetching import UrlPolicy, fetch_image
+from mediajobs.errors import MediajobsError
+from mediajobs.fetching import (
+    FetchError,
+    NotAnImageError,
+    TooLargeError,
+    UnsafeUrlError,
+    UrlPolicy,
+    fetch_image,
+)
 from mediajobs.jobs.models import ProductImage
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+class IntakeRefusedError(MediajobsError):
+    """The product image cannot be used; ``code`` and ``message`` say why, for the client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def refusal(exc: MediajobsError, *, field: str, max_bytes: int) -> IntakeRefusedError:
+    """The client-facing reason for a fetch failure of the product image."""
+    if isinstance(exc, UnsafeUrlError):
+        return IntakeRefusedError("unsafe_url", f"{field} is not allowed: {exc}")
+    if isinstance(exc, TooLargeError):
+        return IntakeRefusedError(
+            "product_image_too_large", f"{field} is larger than {max_bytes // (1024 * 1024)} MB"
+        )
+    if isinstance(exc, NotAnImageError):
+        return IntakeRefusedError("invalid_product_image", f"{field} is not a JPEG, PNG or WebP image: {exc}")
+    return IntakeRefusedError("product_image_unreachable", f"{field} could not be fetched: {exc}")
 
 
 def product_image_key(job_id: str, image_format: str) -> str:
@@ -35,8 +65,14 @@ def take_in_product_image(
     policy: UrlPolicy,
     max_bytes: int,
 ) -> ProductImage:
-    """Fetch ``url``, require a JPEG/PNG/WebP within ``max_bytes``, store it; raise the fetch errors."""
-    fetched = fetch_image(http, url, policy, max_bytes=max_bytes)
+    """Fetch ``url``, require a JPEG/PNG/WebP within ``max_bytes``, store it.
+
+    Raises :class:`IntakeRefusedError` with a client-facing code when the image cannot be used.
+    """
+    try:
+        fetched = fetch_image(http, url, policy, max_bytes=max_bytes)
+    except (UnsafeUrlError, TooLargeError, NotAnImageError, FetchError) as exc:
+        raise refusal(exc, field="product.image_url", max_bytes=max_bytes) from exc
     key = product_image_key(job_id, fetched.info.format)
     digest = hashlib.sha256(fetched.data).hexdigest()
     s3.put_object(

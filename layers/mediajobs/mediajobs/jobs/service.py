@@ -24,15 +24,8 @@ from mediajobs.api.schemas import (
     TimelineView,
 )
 from mediajobs.config import Settings
-from mediajobs.fetching import (
-    FetchError,
-    NotAnImageError,
-    TooLargeError,
-    UnsafeUrlError,
-    UrlPolicy,
-    check_url,
-)
-from mediajobs.intake import take_in_product_image
+from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
+from mediajobs.intake import IntakeRefusedError, take_in_product_image
 from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
@@ -114,7 +107,6 @@ class JobService:
             raise ApiError(422, "unreachable_url", f"{field} cannot be reached: {exc}") from exc
 
     def _take_in(self, job_id: str, url: str) -> ProductImage:
-        field = "product.image_url"
         try:
             return take_in_product_image(
                 http=self.http,
@@ -125,17 +117,8 @@ class JobService:
                 policy=self.policy,
                 max_bytes=self.settings.max_image_bytes,
             )
-        except UnsafeUrlError as exc:
-            raise ApiError(422, "unsafe_url", f"{field} is not allowed: {exc}") from exc
-        except TooLargeError as exc:
-            limit = self.settings.max_image_bytes // (1024 * 1024)
-            raise ApiError(422, "product_image_too_large", f"{field} is larger than {limit} MB") from exc
-        except NotAnImageError as exc:
-            raise ApiError(
-                422, "invalid_product_image", f"{field} is not a JPEG, PNG or WebP image: {exc}"
-            ) from exc
-        except FetchError as exc:
-            raise ApiError(422, "product_image_unreachable", f"{field} could not be fetched: {exc}") from exc
+        except IntakeRefusedError as exc:
+            raise ApiError(422, exc.code, exc.message) from exc
 
     def _start_execution(self, job: Job) -> None:
         try:
