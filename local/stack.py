@@ -118,6 +118,7 @@ def reset_service_caches() -> None:
         tasks.registry,
         tasks.pipeline,
         tasks.archiver,
+        tasks.http_client,
         tasks.provider_webhooks,
     ):
         cached.cache_clear()

@@ -108,6 +108,8 @@ class Job(_Record):
     #: Creatify signs nothing: its callback URL carries this per-job unguessable token
     callback_token: str | None = None
     execution_arn: str | None = None
+    #: set for jobs that are items of a batch (POST /v1/batches)
+    batch_id: str | None = None
 
     @property
     def provider(self) -> ProviderName:

@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from mediajobs.config import Settings
 from mediajobs.errors import ErrorKind, PermanentProviderError, ProviderError, RetryableProviderError
-from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, utcnow
+from mediajobs.intake import IntakeRefusedError
+from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, utcnow
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
 from mediajobs.providers.base import (
@@ -102,7 +103,9 @@ class JobPipeline:
         adapters: Callable[[ProviderName], ProviderAdapter],
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        intake: Callable[[Job], ProductImage] | None = None,
     ) -> None:
+        self.intake = intake
         self.store = store
         self.adapters = adapters
         self.settings = settings
@@ -116,6 +119,13 @@ class JobPipeline:
             return FINISHED
         if job.task is not None:
             return self.route(job)
+        if job.product_image is None and job.spec.product.image_url and self.intake is not None:
+            # batch items are accepted without fetching 500 images in one request: take it in now
+            try:
+                image = self.intake(job)
+            except IntakeRefusedError as exc:
+                return self.fail(job_id, ErrorInfo(code=exc.code, message=exc.message))
+            job = self.store.update(job_id, lambda j: j.model_copy(update={"product_image": image}))
         adapter = self.adapters(job.provider)
         try:
             task = adapter.start(self.start_request(job))

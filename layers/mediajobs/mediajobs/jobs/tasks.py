@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
+from mediajobs.intake import take_in_product_image
 from mediajobs.jobs.archiving import Archiver
+from mediajobs.jobs.models import Job, ProductImage
 from mediajobs.jobs.pipeline import JobPipeline
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.registry import ProviderRegistry
@@ -64,12 +66,32 @@ def registry() -> ProviderRegistry:
 
 
 @functools.cache
+def http_client() -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=5.0))
+
+
+def take_in(job: Job) -> ProductImage:
+    """Deferred product intake (batch items): same checks as POST /v1/jobs."""
+    settings = get_settings()
+    return take_in_product_image(
+        http=http_client(),
+        s3=s3_client(),
+        bucket=settings.media_bucket,
+        job_id=job.job_id,
+        url=str(job.spec.product.image_url),
+        policy=UrlPolicy(allow_loopback=settings.allow_loopback_urls),
+        max_bytes=settings.max_image_bytes,
+    )
+
+
+@functools.cache
 def pipeline() -> JobPipeline:
     settings = get_settings()
     return JobPipeline(
         store=JobStore(dynamodb_table(settings.jobs_table)),
         adapters=registry().adapter,
         settings=settings,
+        intake=take_in,
     )
 
 
@@ -79,7 +101,7 @@ def archiver() -> Archiver:
     return Archiver(
         pipeline=pipeline(),
         s3=s3_client(),
-        http=httpx.Client(timeout=httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=5.0)),
+        http=http_client(),
         bucket=settings.media_bucket,
         policy=UrlPolicy(allow_loopback=settings.allow_loopback_urls),
         max_bytes=settings.max_output_bytes,
