@@ -120,6 +120,7 @@ def reset_service_caches() -> None:
         tasks.archiver,
         tasks.http_client,
         tasks.provider_webhooks,
+        tasks.batch_runner,
     ):
         cached.cache_clear()
 

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     jobs_table: str
     media_bucket: str
     state_machine_arn: str = ""
+    batch_state_machine_arn: str = ""
 
     creatify_base_url: str = "https://api.creatify.ai"
     creatify_secret_arn: str = ""

@@ -20,7 +20,7 @@ from mediajobs.errors import MediajobsError
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.pipeline import JobPipeline
 from mediajobs.observability import logger
-from mediajobs.providers.base import ProviderAdapter, ProviderName, ProviderTask
+from mediajobs.providers.base import ProviderAdapter, ProviderName, ProviderTask, WebhookNotice
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
@@ -44,7 +44,9 @@ class ProviderWebhooks:
         pipeline: JobPipeline,
         adapters: Callable[[ProviderName], ProviderAdapter],
         sfn: SFNClient,
+        group_events: Callable[[ProviderName, bytes, WebhookNotice], Outcome | None] | None = None,
     ) -> None:
+        self.group_events = group_events
         self.pipeline = pipeline
         self.store = pipeline.store
         self.adapters = adapters
@@ -54,6 +56,11 @@ class ProviderWebhooks:
         """ProdVisual / JoggAI: verify the signature (raises), then act on the signed state."""
         adapter = self.adapters(provider)
         notice = adapter.parse_webhook(headers, body)
+        if self.group_events is not None:
+            # a provider-side batch (ProdVisual) answers for many jobs at once
+            outcome = self.group_events(provider, body, notice)
+            if outcome is not None:
+                return outcome
         job_id = self.store.job_id_for_task(provider.value, notice.task_id)
         if job_id is None:
             logger.info("webhook for a task no job waits on", extra={"provider": provider.value})

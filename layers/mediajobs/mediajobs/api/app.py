@@ -18,21 +18,26 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail
-from mediajobs.api.routes import jobs
+from mediajobs.api.routes import batches, jobs
 from mediajobs.errors import MediajobsError
 from mediajobs.observability import logger
 
 PUBLIC_PREFIXES = ("/p/",)
+PROVIDER_TAGS = frozenset({"creatify", "jogg", "prodvisual"})
 
 
 def _path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+    parts = list(loc)
     if parts and parts[0] in {"body", "path", "query", "header"}:
         parts = parts[1:]
-    # a discriminated union adds the member's tag to the path; clients think in their own fields
-    if parts and parts[0] in {"creatify", "jogg", "prodvisual"}:
-        parts = parts[1:]
-    return ".".join(parts) or "body"
+    # a discriminated union adds the member's tag to the path (at the top or after a list index);
+    # clients think in their own fields
+    kept = [
+        str(part)
+        for i, part in enumerate(parts)
+        if not (part in PROVIDER_TAGS and (i == 0 or isinstance(parts[i - 1], int)))
+    ]
+    return ".".join(kept) or "body"
 
 
 def _detail(error: dict[str, Any]) -> ErrorDetail:
@@ -92,6 +97,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
         return error_response(ApiError(404, "not_found", "no such route; see /v1/openapi.json"))
 
     jobs.register(app, services)
+    batches.register(app, services)
 
     @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"])
     def openapi() -> Response[Any]:

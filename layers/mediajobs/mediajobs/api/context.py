@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from mediajobs.api.auth import Authenticator
 from mediajobs.api.errors import ApiError, ErrorResponse
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
+from mediajobs.batches import BatchService, BatchStore
 from mediajobs.config import get_settings
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
@@ -36,6 +37,7 @@ class ApiServices:
 
     jobs: JobService
     auth: Authenticator
+    batches: BatchService
 
 
 @functools.cache
@@ -44,7 +46,14 @@ def default_services() -> ApiServices:
     store = JobStore(dynamodb_table(settings.jobs_table))
     http = httpx.Client(timeout=httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0))
     jobs = JobService(store=store, s3=s3_client(), sfn=sfn_client(), http=http, settings=settings)
-    return ApiServices(jobs=jobs, auth=Authenticator(store))
+    batches = BatchService(
+        jobs=store,
+        batches=BatchStore(dynamodb_table(settings.jobs_table)),
+        sfn=sfn_client(),
+        state_machine_arn=settings.batch_state_machine_arn,
+        deadline_seconds=settings.job_deadline_seconds,
+    )
+    return ApiServices(jobs=jobs, auth=Authenticator(store), batches=batches)
 
 
 def error_response(error: ApiError) -> Response[Any]:

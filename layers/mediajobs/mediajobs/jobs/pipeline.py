@@ -69,7 +69,12 @@ FINISHED = Step("finished")
 
 
 def last_stage(job: Job) -> str:
-    """The stage after which a job's provider work is done."""
+    """The stage after which a job's provider work is done.
+
+    Regenerated and continued jobs use the same stage names (a Creatify regen_image task is stage
+    ``image``, regen_video and gen_video tasks stage ``video``; a JoggAI re-render starts at
+    ``video``) and carry ``stop_after`` in their options, so the answer holds for them too.
+    """
     if job.provider is ProviderName.CREATIFY:
         return "image" if job.spec.options.get("stop_after") == "image" else "video"
     if job.provider is ProviderName.JOGG:
@@ -262,6 +267,10 @@ class JobPipeline:
 
         return self.store.update(job_id, change)
 
+    def record_task(self, job_id: str, task: ProviderTask) -> Job:
+        """Record a task submitted outside :meth:`submit` (a provider batch's item)."""
+        return self._record(job_id, task)
+
     def record_webhook_task(self, job_id: str, task: ProviderTask) -> Job:
         """A verified provider answer for the job's current task (webhook path)."""
         return self._record(job_id, task)
@@ -284,6 +293,7 @@ class JobPipeline:
             ),
             options=options_model.model_validate(job.spec.options),
             webhook_url=self.callback_url(job),
+            start_from=job.spec.start_from,
         )
 
     def product_link(self, job: Job) -> str:

@@ -2,7 +2,11 @@
 
 Items (``pk`` / ``sk``):
 - ``JOB#<id>`` / ``JOB``: the job record; ``gsi1pk`` = ``<provider>#<provider task id>`` of its
-  current task, so a provider webhook finds its job with one query on ``ProviderTaskIndex``.
+  current task, so a provider webhook finds its job with one query on ``ProviderTaskIndex``;
+  ``gsi2pk`` = ``TENANT#<tenant>`` and ``gsi2sk`` = ``<created_at>#<id>`` (``TenantIndex``: a
+  tenant's jobs, newest first); ``gsi3pk`` = ``TENANT#<tenant>#<status>#<provider>`` with the same
+  sort key (``TenantFilterIndex``: a filtered listing merges at most 6 partitions, no filter
+  expression, so a page costs at most ``limit + 1`` items per partition read).
 - ``JOB#<id>`` / ``TOKEN``: the Step Functions task token the job waits on. Kept apart from the
   record so that claiming it (a delete that returns the old item) is atomic and a record write can
   never bring a used token back.
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +32,16 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from mediajobs.errors import MediajobsError
-from mediajobs.jobs.models import Job
+from mediajobs.jobs.models import Job, JobStatus, JobSummary
 from mediajobs.observability import logger
+from mediajobs.providers.base import ProviderName
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 PROVIDER_TASK_INDEX = "ProviderTaskIndex"
+TENANT_INDEX = "TenantIndex"
+TENANT_FILTER_INDEX = "TenantFilterIndex"
 
 
 class JobNotFoundError(MediajobsError):
@@ -56,6 +65,30 @@ def _to_item(model: BaseModel) -> dict[str, Any]:
 
 def _job_key(job_id: str) -> dict[str, str]:
     return {"pk": f"JOB#{job_id}", "sk": "JOB"}
+
+
+def listing_key(job: Job | JobSummary) -> str:
+    """A job's place in its tenant's listings: fixed-width UTC time (so text order is time order)."""
+    return f"{job.created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{job.job_id}"
+
+
+def _tenant_keys(job: Job) -> dict[str, str]:
+    tenant = f"TENANT#{job.tenant_id}"
+    position = listing_key(job)
+    return {
+        "gsi2pk": tenant,
+        "gsi2sk": position,
+        "gsi3pk": f"{tenant}#{job.status.value}#{job.provider.value}",
+        "gsi3sk": position,
+    }
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a listing; ``next_after`` is the listing key to continue after (``None``: the end)."""
+
+    jobs: list[JobSummary]
+    next_after: str | None
 
 
 class JobStore:
@@ -109,12 +142,66 @@ class JobStore:
             answer = self._table.query(
                 IndexName=PROVIDER_TASK_INDEX,
                 KeyConditionExpression=Key("gsi1pk").eq(f"{provider}#{task_id}"),
-                Limit=1,
             )
         except ClientError as exc:
             raise self._failed("query", exc) from exc
-        items = answer.get("Items", [])
+        items = [i for i in answer.get("Items", []) if str(i["pk"]).startswith("JOB#")]
         return str(items[0]["pk"]).removeprefix("JOB#") if items else None
+
+    def list_jobs(
+        self,
+        tenant_id: str,
+        *,
+        statuses: Collection[JobStatus] = (),
+        providers: Collection[ProviderName] = (),
+        after: str | None = None,
+        limit: int = 20,
+    ) -> JobPage:
+        """The tenant's jobs newest first, only those in ``statuses`` and ``providers`` when given,
+        starting after the listing key ``after``; never a scan."""
+        tenant = f"TENANT#{tenant_id}"
+        if not statuses and not providers:
+            partitions = [(TENANT_INDEX, "gsi2", tenant)]
+        else:
+            partitions = [
+                (TENANT_FILTER_INDEX, "gsi3", f"{tenant}#{status.value}#{provider.value}")
+                for status in (statuses or list(JobStatus))
+                for provider in (providers or list(ProviderName))
+            ]
+        found: list[tuple[str, JobSummary]] = []
+        for index, prefix, partition in partitions:
+            found += self._newest(index, prefix, partition, after, limit + 1)
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        page = found[:limit]
+        more = len(found) > limit and bool(page)
+        return JobPage(jobs=[job for _, job in page], next_after=page[-1][0] if more else None)
+
+    def _newest(
+        self, index: str, prefix: str, partition: str, after: str | None, want: int
+    ) -> list[tuple[str, JobSummary]]:
+        condition = Key(f"{prefix}pk").eq(partition)
+        if after is not None:
+            condition &= Key(f"{prefix}sk").lt(after)
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": want,
+        }
+        found: list[tuple[str, JobSummary]] = []
+        while len(found) < want:
+            try:
+                answer = self._table.query(**kwargs)
+            except ClientError as exc:
+                raise self._failed("query", exc) from exc
+            found += [
+                (str(item[f"{prefix}sk"]), JobSummary.model_validate(item)) for item in answer.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in answer:
+                break
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+            kwargs["Limit"] = want - len(found)
+        return found[:want]
 
     # -- task tokens ----------------------------------------------------------------------------
 
@@ -181,7 +268,7 @@ class JobStore:
     # -- internals ------------------------------------------------------------------------------
 
     def _put(self, job: Job, *, condition: str, values: dict[str, Any]) -> None:
-        item = _to_item(job) | _job_key(job.job_id) | {"type": "job"}
+        item = _to_item(job) | _job_key(job.job_id) | {"type": "job"} | _tenant_keys(job)
         if job.task is not None:
             item |= {"gsi1pk": f"{job.provider.value}#{job.task.task_id}", "gsi1sk": f"JOB#{job.job_id}"}
         kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition}

@@ -10,6 +10,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
+from mediajobs.batches import BatchRunner, BatchStore
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
 from mediajobs.intake import take_in_product_image
@@ -17,6 +18,8 @@ from mediajobs.jobs.archiving import Archiver
 from mediajobs.jobs.models import Job, ProductImage
 from mediajobs.jobs.pipeline import JobPipeline
 from mediajobs.jobs.store import JobStore
+from mediajobs.providers.base import ProviderName
+from mediajobs.providers.prodvisual import ProdVisualAdapter
 from mediajobs.providers.registry import ProviderRegistry
 from mediajobs.webhooks import ProviderWebhooks
 
@@ -54,6 +57,29 @@ class StateError(_TaskInput):
             if isinstance(cause, dict) and isinstance(cause.get("errorType"), str):
                 return str(cause["errorType"])
         return self.Error
+
+
+class BatchInput(_TaskInput):
+    batch_id: JobId
+
+
+class BatchItemInput(JobTaskInput):
+    task_token: Annotated[str, Field(min_length=1, max_length=8192)]
+
+
+class GroupInput(_TaskInput):
+    job_ids: Annotated[list[JobId], Field(min_length=1, max_length=50)]
+    fallback: bool = False
+
+
+class GroupWaitInput(_TaskInput):
+    provider_batch_id: Annotated[str, Field(min_length=1, max_length=200)]
+    task_token: Annotated[str, Field(min_length=1, max_length=8192)]
+
+
+class GroupCheckInput(_TaskInput):
+    provider_batch_id: Annotated[str, Field(min_length=1, max_length=200)]
+    source: Literal["callback", "poll"]
 
 
 class MarkFailedInput(JobTaskInput):
@@ -108,6 +134,30 @@ def archiver() -> Archiver:
     )
 
 
+def prodvisual_adapter() -> ProdVisualAdapter:
+    adapter = registry().adapter(ProviderName.PRODVISUAL)
+    if not isinstance(adapter, ProdVisualAdapter):
+        raise TypeError("the ProdVisual adapter is not a ProdVisualAdapter")
+    return adapter
+
+
+@functools.cache
+def batch_runner() -> BatchRunner:
+    settings = get_settings()
+    return BatchRunner(
+        pipeline=pipeline(),
+        batches=BatchStore(dynamodb_table(settings.jobs_table)),
+        sfn=sfn_client(),
+        job_state_machine_arn=settings.state_machine_arn,
+        prodvisual=prodvisual_adapter,
+    )
+
+
 @functools.cache
 def provider_webhooks() -> ProviderWebhooks:
-    return ProviderWebhooks(pipeline=pipeline(), adapters=registry().adapter, sfn=sfn_client())
+    return ProviderWebhooks(
+        pipeline=pipeline(),
+        adapters=registry().adapter,
+        sfn=sfn_client(),
+        group_events=batch_runner().handle_provider_webhook,
+    )

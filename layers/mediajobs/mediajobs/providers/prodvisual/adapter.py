@@ -152,6 +152,14 @@ class ProdVisualAdapter(ProviderAdapter):
         options = request.options
         if not isinstance(options, ProdVisualOptions):
             raise TypeError(f"ProdVisual needs ProdVisualOptions, got {type(options).__name__}")
+        if request.start_from is not None:
+            # every generation starts from the product image; another style is a new generate
+            raise provider_error(
+                provider=PROVIDER,
+                kind=ErrorKind.BAD_REQUEST,
+                provider_code=ErrorCode.INVALID_REQUEST.value,
+                provider_message=f"ProdVisual jobs cannot start with {request.start_from.kind.value}",
+            )
         image_url = request.product.image_url
         if not image_url:
             raise provider_error(
@@ -266,6 +274,18 @@ def _revalidated[M: BaseModel](model: type[M], request: M) -> object:
     except ValidationError as exc:
         raise _invalid_request(exc) from exc
     return checked.model_dump(mode="json", exclude_none=True)
+
+
+def task_from_generation(generation: GenerationStatus) -> ProviderTask:
+    """One generation (e.g. an item of a batch answer or batch webhook) as a task."""
+    return _task(
+        task_id=generation.id,
+        status=generation.status,
+        output_url=generation.output_url,
+        expires_at=generation.expires_at,
+        credits_used=generation.credits_used,
+        error=generation.error,
+    )
 
 
 def _task(

@@ -1,0 +1,51 @@
+"""Batch routes: up to 500 job specs in one request, and their progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.batches import BatchAccepted, BatchCreateRequest, BatchView
+
+
+def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
+    @app.post(
+        "/v1/batches",
+        summary="Create a batch of up to 500 jobs",
+        description=(
+            "Each item is a job spec as POST /v1/jobs takes it. ProdVisual items go to the provider "
+            "50 at a time; other items run as individual jobs with a concurrency limit. Product images "
+            "are taken in when each job starts: an unusable one fails that job, not the batch."
+        ),
+        responses={
+            202: {"description": "accepted", "content": {"application/json": {"model": BatchAccepted}}},
+            **ERROR_RESPONSES,
+        },
+        tags=["batches"],
+    )
+    def create_batch(request: Annotated[BatchCreateRequest, Body(embed=False)]) -> Response[BatchAccepted]:
+        batch = services().batches.create(tenant_id(app), request, public_base_url=public_base_url(app))
+        location = f"/v1/batches/{batch.batch_id}"
+        accepted = BatchAccepted(
+            batch_id=batch.batch_id,
+            status=batch.status,
+            total=len(batch.job_ids),
+            job_ids=batch.job_ids,
+            links={"self": location},
+        )
+        return Response(
+            status_code=HTTPStatus.ACCEPTED,
+            content_type=content_types.APPLICATION_JSON,
+            body=accepted,
+            headers={"Location": location},
+        )
+
+    @app.get("/v1/batches/<batch_id>", summary="Get a batch", responses=ERROR_RESPONSES, tags=["batches"])
+    def get_batch(batch_id: Annotated[str, Path(max_length=64)]) -> BatchView:
+        batches = services().batches
+        return batches.view(batches.get(tenant_id(app), batch_id))
