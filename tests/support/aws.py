@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
 from local.cfn import ResolveContext, Template, resolve
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

@@ -152,7 +152,11 @@ class FakeSfn:
 
 # --- builders --------------------------------------------------------------------------------------
 
-FIRST_STAGE = {ProviderName.CREATIFY: "image", ProviderName.JOGG: "product", ProviderName.PRODVISUAL: "generate"}
+FIRST_STAGE = {
+    ProviderName.CREATIFY: "image",
+    ProviderName.JOGG: "product",
+    ProviderName.PRODVISUAL: "generate",
+}
 
 
 def task(
@@ -242,5 +246,8 @@ def retryable(retry_after: float | None = None, *, provider: str = "prodvisual")
 
 def permanent(kind: ErrorKind, *, provider: str = "prodvisual") -> PermanentProviderError:
     return PermanentProviderError(
-        provider=provider, kind=kind, provider_code=f"{kind.value}_code", provider_message=f"{kind.value} said"
+        provider=provider,
+        kind=kind,
+        provider_code=f"{kind.value}_code",
+        provider_message=f"{kind.value} said",
     )

@@ -144,10 +144,12 @@ class JobPipeline:
         job = self.store.get(job_id)
         if job.status.final:
             return FINISHED
-        if self._past_deadline(job):
-            return self.fail(job_id, self._timeout_error(job))
         if job.task is None:
+            if self._past_deadline(job):
+                return self.fail(job_id, self._timeout_error(job))
             return self.submit(job_id)
+        # past the deadline the provider is still asked once: a task it finished in the last
+        # interval (webhook lost) succeeds; route() fails whatever is still unfinished
         if poll or not job.task.state.final:
             job = self.store.update(job_id, lambda j: j.model_copy(update={"poll_count": j.poll_count + 1}))
             try:

@@ -63,6 +63,17 @@ def _to_item(model: BaseModel) -> dict[str, Any]:
     return item
 
 
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: give options and credits their JSON types back."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _job_key(job_id: str) -> dict[str, str]:
     return {"pk": f"JOB#{job_id}", "sk": "JOB"}
 
@@ -107,7 +118,7 @@ class JobStore:
         except ClientError as exc:
             raise self._failed("get_item", exc) from exc
         item = answer.get("Item")
-        return Job.model_validate(item) if item else None
+        return Job.model_validate(_plain(item)) if item else None
 
     def get(self, job_id: str) -> Job:
         job = self.find(job_id)
@@ -179,9 +190,8 @@ class JobStore:
     def _newest(
         self, index: str, prefix: str, partition: str, after: str | None, want: int
     ) -> list[tuple[str, JobSummary]]:
-        condition = Key(f"{prefix}pk").eq(partition)
-        if after is not None:
-            condition &= Key(f"{prefix}sk").lt(after)
+        in_partition = Key(f"{prefix}pk").eq(partition)
+        condition = in_partition if after is None else in_partition & Key(f"{prefix}sk").lt(after)
         kwargs: dict[str, Any] = {
             "IndexName": index,
             "KeyConditionExpression": condition,
@@ -194,9 +204,8 @@ class JobStore:
                 answer = self._table.query(**kwargs)
             except ClientError as exc:
                 raise self._failed("query", exc) from exc
-            found += [
-                (str(item[f"{prefix}sk"]), JobSummary.model_validate(item)) for item in answer.get("Items", [])
-            ]
+            items = answer.get("Items", [])
+            found += [(str(item[f"{prefix}sk"]), JobSummary.model_validate(item)) for item in items]
             if "LastEvaluatedKey" not in answer:
                 break
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]

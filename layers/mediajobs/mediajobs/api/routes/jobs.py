@@ -36,7 +36,15 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             headers={"Location": accepted.links.self},
         )
 
-    @app.get("/v1/jobs/<job_id>", summary="Get a job", responses=ERROR_RESPONSES, tags=["jobs"])
+    @app.get(
+        "/v1/jobs/<job_id>",
+        summary="Get a job",
+        responses={
+            200: {"description": "the job", "content": {"application/json": {"model": JobView}}},
+            **ERROR_RESPONSES,
+        },
+        tags=["jobs"],
+    )
     def get_job(job_id: Annotated[str, Path(max_length=64)]) -> JobView:
         jobs = services().jobs
         return jobs.view(jobs.get(tenant_id(app), job_id))
