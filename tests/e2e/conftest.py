@@ -50,7 +50,7 @@ class Client:
 @pytest.fixture(scope="package")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(
-        api_port=0, timing=Timing(poll_initial_seconds=1, poll_max_seconds=4, job_deadline_seconds=120)
+        api_port=0, timing=Timing(poll_initial_seconds=1, poll_max_seconds=4, job_deadline_seconds=600)
     ) as s:
         s.add_api_key("other-tenant-key", "other-tenant")
         yield s

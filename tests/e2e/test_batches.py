@@ -9,7 +9,7 @@ import pytest
 
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
-from tests.e2e.conftest import Client
+from tests.e2e.conftest import Client, sandbox_settings
 
 
 def wait_batch(client: Client, batch_id: str, timeout: float = 120.0) -> dict[str, Any]:
@@ -127,3 +127,31 @@ def test_another_tenants_batch_is_not_found(stack: LocalStack, client: Client, s
 
     assert answer.status_code == 404
     wait_batch(client, accepted["batch_id"])
+
+
+def test_a_batch_of_120_prodvisual_items_stays_within_60_requests_a_minute(
+    stack: LocalStack, client: Client, shop: SampleShop
+) -> None:
+    assert stack.sandboxes is not None
+    sandbox = stack.sandboxes.prodvisual
+    items = [
+        {
+            "provider": "prodvisual",
+            "product": {"image_url": shop.url("product.jpg")},
+            "options": {"style": "lifestyle"},
+        }
+        for _ in range(120)
+    ]
+    with sandbox_settings(sandbox, rate_limit_per_minute=60, batch_item_seconds=0.02):
+        started = time.time()
+        accepted = client.http.post("/v1/batches", json={"items": items})
+        assert accepted.status_code == 202, accepted.text
+        batch = wait_batch(client, accepted.json()["batch_id"], timeout=400)
+        requests = [r for r in sandbox.requests if r.at >= started]
+
+    assert batch["counts"] == {"succeeded": 120}
+    assert not [r for r in requests if r.status == 429]
+    times = sorted(r.at for r in requests)
+    busiest = max(sum(1 for t in times if start <= t < start + 60) for start in times)
+    assert busiest <= 60
+    assert len([r for r in requests if r.endpoint == "batch"]) == 3

@@ -39,8 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mediajobs.api.errors import ApiError, not_found
 from mediajobs.api.schemas import CreatifyJobRequest, HttpUrl, JobRequest, MetadataKey, MetadataValue
-from mediajobs.errors import PermanentProviderError, RetryableProviderError
+from mediajobs.errors import MediajobsError, PermanentProviderError, RetryableProviderError
 from mediajobs.intake import IntakeRefusedError
+from mediajobs.jobs.archiving import Archiver
 from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, TimelineEntry, utcnow
 from mediajobs.jobs.pipeline import JobPipeline, error_from_provider
 from mediajobs.jobs.store import JobStore
@@ -316,8 +317,7 @@ class BatchService:
         )
 
     def _load(self, job_ids: Sequence[str]) -> list[Job]:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return [j for j in pool.map(self.jobs.find, job_ids) if j is not None]
+        return self.jobs.find_many(job_ids)
 
 
 # -- running a batch (the batch state machine's tasks) ------------------------------------------------
@@ -338,8 +338,12 @@ class BatchRunner:
         sfn: SFNClient,
         job_state_machine_arn: str,
         prodvisual: Callable[[], ProdVisualAdapter],
+        archiver: Callable[[], Archiver],
+        on_job_final: Callable[[Job], None] | None = None,
         on_batch_completed: Callable[[Batch], None] = lambda _batch: None,
     ) -> None:
+        self.archiver = archiver
+        self.on_job_final = on_job_final or self.job_finished
         self.pipeline = pipeline
         self.jobs = pipeline.store
         self.batches = batches
@@ -353,7 +357,7 @@ class BatchRunner:
         batch = self.batches.find(batch_id)
         if batch is None:
             raise KeyError(f"batch {batch_id} does not exist")
-        jobs = [j for j in (self.jobs.find(i) for i in batch.job_ids) if j is not None]
+        jobs = self.jobs.find_many(batch.job_ids)
         prodvisual = [j.job_id for j in jobs if j.provider is ProviderName.PRODVISUAL and not j.status.final]
         groups: list[dict[str, Any]] = [
             {"kind": "provider_batch", "job_ids": prodvisual[i : i + PROVIDER_GROUP_SIZE]}
@@ -387,19 +391,20 @@ class BatchRunner:
         self.close_if_done(job.batch_id, finished_job_id=job.job_id)
 
     def close_if_done(self, batch_id: str, finished_job_id: str | None = None) -> bool:
+        """Count a finished job (cheap, one write) or, from the Close step, recount every job."""
         batch = self.batches.find(batch_id)
         if batch is None:
             return False
-        done = self.batches.mark_done(batch_id, finished_job_id) if finished_job_id else 0
+        if finished_job_id is not None:
+            done = self.batches.mark_done(batch_id, finished_job_id)
+        else:
+            # the Close step: count jobs that ended without passing through job_finished
+            done = 0
+            for job in self.jobs.find_many(batch.job_ids):
+                if job.status.final:
+                    done = self.batches.mark_done(batch_id, job.job_id)
         if done < len(batch.job_ids):
-            # a recount covers jobs that ended before they were counted (e.g. failed at submit)
-            finals = [
-                j for j in (self.jobs.find(i) for i in batch.job_ids) if j is not None and j.status.final
-            ]
-            for job in finals:
-                done = self.batches.mark_done(batch_id, job.job_id)
-            if done < len(batch.job_ids):
-                return False
+            return False
         if self.batches.complete(batch_id, self.pipeline.now()):
             logger.info("batch completed", extra={"batch_id": batch_id})
             refreshed = self.batches.find(batch_id)
@@ -415,7 +420,8 @@ class BatchRunner:
 
     def submit_group(self, job_ids: list[str]) -> GroupStep:
         """Take in every item's image, send ONE provider batch, record each item's generation."""
-        jobs = [self._taken_in(job_id) for job_id in job_ids]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            jobs = list(pool.map(self._taken_in, job_ids))
         ready = [j for j in jobs if j is not None and not j.status.final and j.task is None]
         if not ready:
             return GroupStep(next="done")
@@ -472,12 +478,42 @@ class BatchRunner:
                 return self._group_wait(group.model_copy(update={"poll_count": group.poll_count + 1}))
             group = self.record_group(provider_batch_id, status.items or [])
         if group.done:
-            self._start_jobs(group.job_ids)
-            return GroupStep(next="done", provider_batch_id=provider_batch_id)
+            return GroupStep(next="finish", provider_batch_id=provider_batch_id)
         if self.pipeline.now() >= self.jobs.get(group.job_ids[0]).deadline_at:
             self._start_jobs(group.job_ids)  # each job fails itself by its deadline
             return GroupStep(next="done", provider_batch_id=provider_batch_id)
         return self._group_wait(group.model_copy(update={"poll_count": group.poll_count + 1}))
+
+    def finish_group(self, provider_batch_id: str) -> int:
+        """The provider finished the group: archive (or fail) every item here, in parallel threads.
+
+        One Lambda keeping 50 outputs costs far less than 50 job executions doing it one by one;
+        each job still ends exactly as a job alone would (outputs archived, status, notification).
+        """
+        group = self.batches.get_group(provider_batch_id)
+        if group is None:
+            raise KeyError(f"provider batch {provider_batch_id} is unknown")
+        jobs = self.jobs.find_many(group.job_ids)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self._finish_job, jobs))
+        return len(jobs)
+
+    def _finish_job(self, job: Job) -> None:
+        if not job.status.final:
+            step = self.pipeline.route(job)
+            if step.next == "archive":
+                try:
+                    self.archiver().archive(job.job_id)
+                except MediajobsError as exc:
+                    logger.warning("batch item could not be archived", extra={"job_id": job.job_id})
+                    self.pipeline.fail(job.job_id, ErrorInfo(code="archive_failed", message=str(exc)[:500]))
+            elif step.next != "finished":
+                # not finished at the provider: the item goes on as a job of its own
+                self._start_job(job.job_id)
+                return
+        final = self.jobs.get(job.job_id)
+        if final.status.final:
+            self.on_job_final(final)
 
     def record_group(self, provider_batch_id: str, generations: Sequence[GenerationStatus]) -> ProviderGroup:
         """Record each item's state (from the batch webhook or a poll); the group is done when all are."""

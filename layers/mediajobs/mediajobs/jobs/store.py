@@ -148,6 +148,23 @@ class JobStore:
                 time.sleep(0.02 * (attempt + 1))
         raise ConcurrentUpdateError(f"job {job_id} kept changing; gave up after {attempts} attempts")
 
+    def find_many(self, job_ids: Collection[str]) -> list[Job]:
+        """Several jobs in as few reads as DynamoDB allows (100 keys a request)."""
+        client = self._table.meta.client
+        wanted = list(dict.fromkeys(job_ids))
+        found: list[Job] = []
+        for start in range(0, len(wanted), 100):
+            keys: list[dict[str, Any]] = [_job_key(i) for i in wanted[start : start + 100]]
+            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                try:
+                    answer = client.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise self._failed("batch_get_item", exc) from exc
+                found += [Job.model_validate(_plain(item)) for item in answer["Responses"].get(self._table.name, [])]
+                request = dict(answer.get("UnprocessedKeys") or {})
+        return found
+
     def job_id_for_task(self, provider: str, task_id: str) -> str | None:
         try:
             answer = self._table.query(

@@ -77,6 +77,10 @@ class GroupWaitInput(_TaskInput):
     task_token: Annotated[str, Field(min_length=1, max_length=8192)]
 
 
+class GroupFinishInput(_TaskInput):
+    provider_batch_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class GroupCheckInput(_TaskInput):
     provider_batch_id: Annotated[str, Field(min_length=1, max_length=200)]
     source: Literal["callback", "poll"]
@@ -150,6 +154,7 @@ def batch_runner() -> BatchRunner:
         sfn=sfn_client(),
         job_state_machine_arn=settings.state_machine_arn,
         prodvisual=prodvisual_adapter,
+        archiver=archiver,
     )
 
 
