@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -41,7 +42,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Final, Self
 
 import boto3
@@ -215,6 +216,30 @@ def _decode_event(event: Any) -> Any:
     if isinstance(event, bytes | bytearray):
         return json.loads(event) if event else {}
     return event
+
+
+def _is_s3_notification(event: Any) -> bool:
+    decoded = _decode_event(event)
+    if not isinstance(decoded, dict):
+        return False
+    records = decoded.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in records)
+    )
+
+
+def _called_by_s3() -> bool:
+    """Whether moto's S3 (a bucket notification) is invoking, rather than an explicit Invoke."""
+    frame: FrameType | None = sys._getframe(1)
+    for _ in range(60):
+        if frame is None:
+            return False
+        if "/moto/s3/" in frame.f_code.co_filename.replace("\\", "/"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _free_port(host: str) -> int:
@@ -432,6 +457,16 @@ class MotoRuntime:
         return payload
 
     def _dispatch(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        if _is_s3_notification(event) and _called_by_s3():
+            # S3 delivers notifications asynchronously, after the object (and its metadata) is
+            # stored; moto calls the hook inside PutObject, before it sets the metadata
+            worker = threading.Timer(0.05, self._run_dispatch, args=(function, event))
+            worker.daemon = True
+            worker.start()
+            return "", False, ""
+        return self._run_dispatch(function, event)
+
+    def _run_dispatch(self, function: Any, event: Any) -> tuple[str, bool, str]:
         name = str(function.function_name)
         with self._handlers_lock:
             registration = self._handlers.get(name)

@@ -62,6 +62,8 @@ class Timing:
     poll_initial_seconds: int = 2
     poll_max_seconds: int = 8
     job_deadline_seconds: int = 300
+    #: seconds before each retry of a failed client webhook delivery
+    webhook_retry_delays: str = "1,1,2"
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ def reset_service_caches() -> None:
         tasks.batch_runner,
     ):
         cached.cache_clear()
+    from mediajobs import notifications  # noqa: PLC0415
+
+    notifications.clear_caches()
 
 
 class LocalStack:
@@ -145,6 +150,8 @@ class LocalStack:
         self.sandbox_settings = (creatify, jogg, prodvisual)
         self.environ = os.environ if environ is None else environ
         self.api_key = DEFAULT_API_KEY
+        #: the default tenant's client webhook signing secret (a new one every start)
+        self.webhook_secret = ""
         self.template = Template.load(ROOT / "template.yaml")
         self.runtime: MotoRuntime | None = None
         self.sandboxes: Sandboxes | None = None
@@ -178,6 +185,10 @@ class LocalStack:
             add_layers_to_path(self.template)
             reset_service_caches()
             self.add_api_key(self.api_key, DEFAULT_TENANT)
+            from mediajobs.notifications import generate_secret  # noqa: PLC0415 - needs the stack's path
+
+            self.webhook_secret = generate_secret()
+            self.set_tenant_webhooks(DEFAULT_TENANT, secrets=[self.webhook_secret])
         except BaseException:
             self.stop()
             raise
@@ -236,6 +247,19 @@ class LocalStack:
 
         JobStore(dynamodb_table(self.table_name)).put_api_key(
             hash_api_key(key), tenant_id=tenant_id, name="local"
+        )
+
+    def set_tenant_webhooks(
+        self, tenant_id: str, url: str | None = None, secrets: list[str] | None = None
+    ) -> None:
+        """A tenant's client webhook settings: default URL (``None``: none) and 1 or 2 secrets."""
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        from mediajobs.aws import dynamodb_table  # noqa: PLC0415 - needs the stack's environment
+        from mediajobs.notifications import NotificationStore, generate_secret  # noqa: PLC0415
+
+        NotificationStore(dynamodb_table(self.table_name)).configure_tenant(
+            tenant_id, secrets=secrets or [generate_secret()], default_url=url, now=datetime.now(UTC)
         )
 
     def seed_sample_job(self) -> str:
@@ -304,6 +328,7 @@ class LocalStack:
             "PollInitialSeconds": str(self.timing.poll_initial_seconds),
             "PollMaxSeconds": str(self.timing.poll_max_seconds),
             "JobDeadlineSeconds": str(self.timing.job_deadline_seconds),
+            "WebhookRetryDelays": self.timing.webhook_retry_delays,
             "LogRetentionDays": "1",
         }
         for name, endpoint in provider_endpoints(self.sandboxes, self.environ).items():
@@ -321,6 +346,7 @@ class LocalStack:
                 f"mediajobs local stack: API {self.api_url}  (Authorization: Bearer {self.api_key})",
                 f"AWS services (moto): {self.runtime.endpoint_url if self.runtime else '-'}",
                 f"State machine: {self.state_machine_arn}",
+                f"Client webhook secret (tenant {DEFAULT_TENANT}): {self.webhook_secret}",
                 "Provider sandboxes:",
                 credentials_text(self.sandboxes),
             ]

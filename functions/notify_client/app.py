@@ -1,4 +1,8 @@
-"""State machine task: the job is final; tell the client (and answer the status for the last Choice)."""
+"""State machine task: the job is final; tell the client (and answer the status for the last Choice).
+
+The client webhook and the EventBridge event are recorded and handed to their own execution
+(mediajobs.notifications): nothing is sent from here, and a notification problem never fails the job.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediajobs.jobs.tasks import JobTaskInput, batch_runner, pipeline
+from mediajobs.notifications import notifier
 from mediajobs.observability import logger, metrics, tracer
 
 
@@ -19,5 +24,6 @@ def lambda_handler(event: JobTaskInput, context: LambdaContext) -> dict[str, str
     metrics.add_dimension(name="provider", value=job.provider.value)
     metrics.add_metric(name=f"Jobs{job.status.value.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("job finished", extra={"status": job.status.value, "provider": job.provider.value})
+    notifier().job_finished(job)
     batch_runner().job_finished(job)
     return {"status": job.status.value}

@@ -15,6 +15,8 @@ import pytest
 from local.sample_shop import SampleShop
 from local.stack import SAMPLE_JOB_ID, LocalStack
 
+from tests.e2e.test_uploads import seed_sample_upload
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_IMAGE = "https://shop.example.com/images/aurora-bottle.png"
 SAMPLE_PAGE = "https://shop.example.com/products/aurora-bottle"
@@ -29,7 +31,7 @@ def event(name: str, shop: SampleShop | None = None) -> dict[str, Any]:
 
 
 def test_every_event_file_is_covered_here() -> None:
-    covered = set(API_EVENTS) | set(WEBHOOK_EVENTS) | {name for name, _ in TASK_SEQUENCE}
+    covered = set(API_EVENTS) | set(WEBHOOK_EVENTS) | {name for name, _ in TASK_SEQUENCE} | set(S3_EVENTS)
     assert {p.name for p in EVENTS.glob("*.json")} == covered
 
 
@@ -41,6 +43,8 @@ API_EVENTS = {
     "api_get_job.json": 200,
     "api_openapi.json": 200,
     "api_product_link.json": 302,
+    "api_create_upload.json": 201,
+    "api_get_upload.json": 200,
 }
 WEBHOOK_EVENTS = {
     # signed correctly for the sandbox secrets, but for tasks no job waits on
@@ -49,6 +53,8 @@ WEBHOOK_EVENTS = {
     # the sample job's callback token, for a task that job never started
     "webhook_creatify.json": "ignored",
 }
+#: the sample upload's file lands (LocalStack's S3 sends what events/s3_put_upload.json holds)
+S3_EVENTS = {"s3_put_upload.json": "started"}
 TASK_SEQUENCE = [
     ("submit_job.json", {"next": "await"}),
     ("await_provider.json", {"outcome": "recorded"}),
@@ -66,6 +72,12 @@ def sample_job(stack: LocalStack) -> str:
     return stack.seed_sample_job()
 
 
+@pytest.fixture(scope="module")
+def sample_upload(stack: LocalStack, shop: SampleShop) -> str:
+    return seed_sample_upload(stack, shop.images["png"])
+
+
+@pytest.mark.usefixtures("sample_upload")
 @pytest.mark.parametrize(("name", "status"), API_EVENTS.items())
 def test_api_event_gets_its_answer(
     stack: LocalStack, shop: SampleShop, sample_job: str, name: str, status: int
@@ -75,6 +87,13 @@ def test_api_event_gets_its_answer(
     assert answer["statusCode"] == status, answer.get("body")
     if status >= 400:
         assert json.loads(answer["body"])["error"]["code"]
+
+
+@pytest.mark.parametrize(("name", "outcome"), S3_EVENTS.items())
+def test_s3_event_gets_its_answer(stack: LocalStack, sample_upload: str, name: str, outcome: str) -> None:
+    answer = stack.invoke("UploadTriggerFunction", event(name))
+
+    assert [r["outcome"] for r in answer["results"]] == [outcome]
 
 
 @pytest.mark.parametrize(("name", "outcome"), WEBHOOK_EVENTS.items())

@@ -33,9 +33,20 @@ class Settings(BaseModel):
     secrets_max_age_seconds: Annotated[int, Field(ge=0)] = 300
 
     public_base_url: str = ""
+    #: the API Gateway URL: links of jobs no API request started (S3 drops) when PUBLIC_BASE_URL is empty
+    api_base_url: str = ""
     poll_initial_seconds: Annotated[int, Field(ge=1)] = 30
     poll_max_seconds: Annotated[int, Field(ge=1)] = 600
     job_deadline_seconds: Annotated[int, Field(ge=1)] = 21600
+
+    #: client notifications (mediajobs.notifications): one execution per event, an EventBridge bus
+    notification_state_machine_arn: str = ""
+    event_bus_name: str = ""
+    #: seconds before each retry of a failed client webhook delivery (attempts = retries + 1)
+    webhook_retry_delays: Annotated[str, Field(pattern=r"^\s*(\d+\s*(,\s*\d+\s*)*)?$")] = (
+        "5,30,120,600,1800,3600,7200"
+    )
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=25)] = 10.0
 
     #: only the embedded local stack sets this: providers and images live on loopback there
     allow_loopback_urls: bool = False
@@ -43,6 +54,7 @@ class Settings(BaseModel):
     max_output_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024 * 1024
     download_url_seconds: Annotated[int, Field(ge=60, le=604800)] = 900
     product_link_seconds: Annotated[int, Field(ge=60)] = 86400
+    upload_url_seconds: Annotated[int, Field(ge=60, le=604800)] = 900
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

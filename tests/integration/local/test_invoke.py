@@ -111,6 +111,16 @@ def test_s3_notification_with_prefix_filter(local_stack: LocalStack) -> None:
     s3.put_object(Bucket=bucket, Key="uploads/my photo+1.png", Body=b"png")
     s3.put_object(Bucket=bucket, Key="elsewhere/ignored.png", Body=b"png")
     ddb = local_stack.client("dynamodb")
+    items: list[Any] = []
+    deadline = time.monotonic() + 5
+    while not items and time.monotonic() < deadline:  # S3 notifies asynchronously, as in AWS
+        time.sleep(0.05)
+        items = ddb.query(
+            TableName=provisioned.tables["ItemsTable"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "upload"}},
+        )["Items"]
+    time.sleep(0.2)
     items = ddb.query(
         TableName=provisioned.tables["ItemsTable"],
         KeyConditionExpression="pk = :pk",

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail
-from mediajobs.api.routes import batches, jobs
+from mediajobs.api.routes import batches, job_actions, jobs, providers, uploads
 from mediajobs.errors import MediajobsError
 from mediajobs.observability import logger
 
@@ -98,6 +98,9 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
 
     jobs.register(app, services)
     batches.register(app, services)
+    job_actions.register(app, services)
+    providers.register(app, services)
+    uploads.register(app, services)
 
     @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"])
     def openapi() -> Response[Any]:

@@ -14,9 +14,13 @@ from mediajobs.api.auth import Authenticator
 from mediajobs.api.errors import ApiError, ErrorResponse
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches import BatchService, BatchStore
+from mediajobs.catalog import ProviderCatalog
 from mediajobs.config import get_settings
+from mediajobs.jobs.actions import JobActions
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
+from mediajobs.providers.registry import ProviderRegistry
+from mediajobs.uploads import UploadService, UploadStore
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     401: {
@@ -38,6 +42,9 @@ class ApiServices:
     jobs: JobService
     auth: Authenticator
     batches: BatchService
+    actions: JobActions
+    catalog: ProviderCatalog
+    uploads: UploadService
 
 
 @functools.cache
@@ -53,7 +60,19 @@ def default_services() -> ApiServices:
         state_machine_arn=settings.batch_state_machine_arn,
         deadline_seconds=settings.job_deadline_seconds,
     )
-    return ApiServices(jobs=jobs, auth=Authenticator(store), batches=batches)
+    return ApiServices(
+        jobs=jobs,
+        auth=Authenticator(store),
+        batches=batches,
+        actions=JobActions(jobs),
+        catalog=ProviderCatalog(ProviderRegistry(settings).adapter),
+        uploads=UploadService(
+            store=UploadStore(dynamodb_table(settings.jobs_table)),
+            jobs=jobs,
+            s3=s3_client(),
+            settings=settings,
+        ),
+    )
 
 
 def error_response(error: ApiError) -> Response[Any]:

@@ -157,4 +157,6 @@ class JobView(BaseModel):
     outputs: list[OutputView]
     error: ErrorView | None = None
     metadata: dict[str, str]
+    regenerated_from: Annotated[str | None, Field(description="the job this one regenerates")] = None
+    continued_from: Annotated[str | None, Field(description="the preview job it makes the video of")] = None
     links: Links

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediajobs.providers.base import OutputKind, ProductInput, ProviderName, ProviderTask
+from mediajobs.providers.base import OutputKind, ProductInput, ProviderName, ProviderTask, StartFrom
 
 
 def utcnow() -> datetime:
@@ -86,6 +86,8 @@ class JobSpec(_Record):
     options: dict[str, Any] = Field(default_factory=dict)
     webhook_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: regenerate / continue: the first stage acts on an earlier job's provider task
+    start_from: StartFrom | None = None
 
 
 class Job(_Record):
@@ -108,6 +110,9 @@ class Job(_Record):
     #: Creatify signs nothing: its callback URL carries this per-job unguessable token
     callback_token: str | None = None
     execution_arn: str | None = None
+    #: the succeeded job this one regenerates (another prompt, style or script) / continues (video)
+    regenerated_from: str | None = None
+    continued_from: str | None = None
     #: set for jobs that are items of a batch (POST /v1/batches)
     batch_id: str | None = None
 
@@ -153,6 +158,24 @@ class Job(_Record):
             raise InvalidTransitionError(self.job_id, self.status, status)
         job = self.model_copy(update={"status": status, "updated_at": now})
         return job.add_timeline(status, self.stage, now, detail=detail)
+
+
+class JobSummary(_Record):
+    """A job as a listing shows it: the attributes the tenant indexes project (see the store)."""
+
+    job_id: str
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    spec: JobSpec
+    task: ProviderTask | None = None
+    error: ErrorInfo | None = None
+    regenerated_from: str | None = None
+    continued_from: str | None = None
+
+    @property
+    def provider(self) -> ProviderName:
+        return self.spec.provider
 
 
 class InvalidTransitionError(Exception):

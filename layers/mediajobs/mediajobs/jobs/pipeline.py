@@ -124,7 +124,9 @@ class JobPipeline:
             return FINISHED
         if job.task is not None:
             return self.route(job)
-        if job.product_image is None and job.spec.product.image_url and self.intake is not None:
+        # a regenerated or continued job starts from a provider task: it needs no product image
+        needs_image = job.spec.start_from is None and job.product_image is None
+        if needs_image and job.spec.product.image_url and self.intake is not None:
             # batch items are accepted without fetching 500 images in one request: take it in now
             try:
                 image = self.intake(job)

@@ -59,14 +59,36 @@ class JobService:
 
     def create(self, tenant_id: str, request: JobRequest, *, public_base_url: str) -> Job:
         job_id = uuid.uuid4().hex
-        now = self.now()
+        self.check_urls(request)
+        product_image = None
+        if request.product.image_url is not None:
+            product_image = self._take_in(job_id, str(request.product.image_url))
+        return self.accept(
+            tenant_id, request, job_id=job_id, product_image=product_image, public_base_url=public_base_url
+        )
+
+    def check_urls(self, request: JobRequest) -> None:
+        """Refuse a webhook or product page URL mediajobs must not call (ApiError 422)."""
         if request.webhook_url is not None:
             self._check_url(str(request.webhook_url), "webhook_url")
         if request.product.page_url is not None:
             self._check_url(str(request.product.page_url), "product.page_url")
-        product_image = None
-        if request.product.image_url is not None:
-            product_image = self._take_in(job_id, str(request.product.image_url))
+
+    def accept(
+        self,
+        tenant_id: str,
+        request: JobRequest,
+        *,
+        job_id: str,
+        product_image: ProductImage | None,
+        public_base_url: str,
+    ) -> Job:
+        """Write the job, its product image already in S3, and start its execution.
+
+        Every new job goes through here (``create``, uploads). A second accept of one ``job_id``
+        raises ConcurrentUpdateError and starts nothing.
+        """
+        now = self.now()
         product = request.product
         spec = JobSpec(
             provider=ProviderName(request.provider),
@@ -120,13 +142,31 @@ class JobService:
         except IntakeRefusedError as exc:
             raise ApiError(422, exc.code, exc.message) from exc
 
+    def resume(self, job: Job) -> None:
+        """Start a queued job's execution again, after an accept cut short between write and start.
+
+        Same name and input: Step Functions returns the running execution rather than a second
+        one, and an execution that already ended is left alone. Other ClientErrors are raised and
+        change nothing (the caller retries).
+        """
+        if job.status is not JobStatus.QUEUED:
+            return
+        try:
+            self._start(job)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+
+    def _start(self, job: Job) -> None:
+        self.sfn.start_execution(
+            stateMachineArn=self.settings.state_machine_arn,
+            name=job.job_id,
+            input=json.dumps({"job_id": job.job_id}),
+        )
+
     def _start_execution(self, job: Job) -> None:
         try:
-            self.sfn.start_execution(
-                stateMachineArn=self.settings.state_machine_arn,
-                name=job.job_id,
-                input=json.dumps({"job_id": job.job_id}),
-            )
+            self._start(job)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Unknown")
             logger.error(
@@ -191,6 +231,8 @@ class JobService:
             outputs=outputs,
             error=ErrorView(**job.error.model_dump()) if job.error else None,
             metadata=job.spec.metadata,
+            regenerated_from=job.regenerated_from,
+            continued_from=job.continued_from,
             links=Links(self=f"/v1/jobs/{job.job_id}"),
         )
 

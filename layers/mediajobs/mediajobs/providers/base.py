@@ -86,11 +86,33 @@ class ProductInput(_Frozen):
     target_audience: Annotated[str | None, Field(max_length=500)] = None
 
 
+class StartKind(StrEnum):
+    """How a job starts from another job's provider task instead of from the product."""
+
+    #: Creatify: a NEW task with a new preview image from the source task (``regen_image``)
+    REGEN_IMAGE = "regen_image"
+    #: Creatify: a NEW task with a new video from the source task's video (``regen_video``)
+    REGEN_VIDEO = "regen_video"
+    #: Creatify: the video of the source task's preview, on the SAME task id (``gen_video``)
+    GEN_VIDEO = "gen_video"
+    #: JoggAI: a new video of the source's product (``create_video_from_product``)
+    RENDER = "render"
+
+
+class StartFrom(_Frozen):
+    """A job's first stage acts on ``source_task_id`` (a task of ``source_job_id``)."""
+
+    kind: StartKind
+    source_task_id: Annotated[str, Field(min_length=1, max_length=200)]
+    source_job_id: str | None = None
+
+
 class StartRequest(BaseModel):
     """Everything an adapter needs to run a job's stages.
 
     ``options`` is the provider's own options model (see each adapter's ``Options``), and
-    ``webhook_url`` the callback URL for this job (``None``: poll only).
+    ``webhook_url`` the callback URL for this job (``None``: poll only). ``start_from`` makes
+    ``start`` act on an earlier job's task (regenerate, continue) instead of the product.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -98,6 +120,7 @@ class StartRequest(BaseModel):
     product: ProductInput
     options: BaseModel
     webhook_url: str | None = None
+    start_from: StartFrom | None = None
 
 
 class WebhookNotice(_Frozen):

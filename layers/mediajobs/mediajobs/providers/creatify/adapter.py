@@ -3,7 +3,8 @@
 A job has two stages on ONE Creatify task id: ``image`` (``gen_image``: the preview image) and
 ``video`` (``gen_video`` on the same id). ``CreatifyOptions.stop_after="image"`` ends the job at the
 preview. ``regen_image`` / ``regen_video`` create new task ids (carrying ``regen_source_id`` and
-``regen_type``) and are offered as typed low-level methods only.
+``regen_type``); a job reaches them (and a later ``gen_video`` on an earlier job's task) through
+``StartRequest.start_from``: its first task is then stage ``image`` (regen_image) or ``video``.
 
 Decisions where the documents are silent or contradict themselves:
 
@@ -47,6 +48,8 @@ from mediajobs.providers.base import (
     ProviderAdapter,
     ProviderName,
     ProviderTask,
+    StartFrom,
+    StartKind,
     StartRequest,
     TaskState,
     WebhookNotice,
@@ -245,6 +248,8 @@ class CreatifyAdapter(ProviderAdapter):
 
     def start(self, request: StartRequest) -> ProviderTask:
         options = _options(request)
+        if request.start_from is not None:
+            return self._start_from(request.start_from, options, request.webhook_url)
         image_url = request.product.image_url
         if not image_url:
             raise _bad_request("product_image_required", "Creatify needs a product image URL (product_url)")
@@ -284,6 +289,26 @@ class CreatifyAdapter(ProviderAdapter):
         except ValidationError as exc:
             raise _bad_request("invalid_request", str(exc)) from None
         return to_task(STAGE_VIDEO, self.gen_video(completed.task_id, body))
+
+    def _start_from(
+        self, origin: StartFrom, options: CreatifyOptions, webhook_url: str | None
+    ) -> ProviderTask:
+        """A job's first stage on an earlier task: regen_image and regen_video make a NEW task id,
+        gen_video moves the source task itself on to its video (stage names stay image / video)."""
+        source = origin.source_task_id
+        try:
+            if origin.kind is StartKind.REGEN_IMAGE:
+                image = RegenImageRequest(image_prompt=options.image_prompt, webhook_url=webhook_url)
+                return to_task(STAGE_IMAGE, self.regen_image(source, image))
+            if origin.kind is StartKind.REGEN_VIDEO:
+                regen = RegenVideoRequest(video_prompt=options.video_prompt, webhook_url=webhook_url)
+                return to_task(STAGE_VIDEO, self.regen_video(source, regen))
+            if origin.kind is StartKind.GEN_VIDEO:
+                video = GenVideoRequest(video_prompt=options.video_prompt, webhook_url=webhook_url)
+                return to_task(STAGE_VIDEO, self.gen_video(source, video))
+        except ValidationError as exc:
+            raise _bad_request("invalid_request", str(exc)) from None
+        raise _bad_request("unsupported_start", f"Creatify jobs cannot start with {origin.kind.value}")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookNotice:
         """Parse an (unsigned) callback: a hint to re-fetch the task, never trusted as its state.

@@ -6,7 +6,8 @@ Stages
     ``PUT /v2/product`` when a page URL comes with a title, description or target audience. The
     product exists once the call returns, so this stage is completed at once.
     ``video``: ``POST /v2/create_video_from_product``, then ``GET /v2/product_video/{id}``
-    and/or the signed webhook.
+    and/or the signed webhook. A job started from an earlier job's product
+    (``StartRequest.start_from``, kind ``render``) skips the product stage.
 
 Decisions where the documents are vague or contradict themselves:
 
@@ -62,6 +63,7 @@ from mediajobs.providers.base import (
     ProviderAdapter,
     ProviderName,
     ProviderTask,
+    StartKind,
     StartRequest,
     TaskState,
     WebhookNotice,
@@ -182,6 +184,17 @@ class JoggAdapter(ProviderAdapter):
     # -- the generic interface -------------------------------------------------------------------------
 
     def start(self, request: StartRequest) -> ProviderTask:
+        origin = request.start_from
+        if origin is not None:
+            # a new video of an existing product: the product stage is skipped
+            if origin.kind is not StartKind.RENDER:
+                raise PermanentProviderError(
+                    provider=PROVIDER,
+                    kind=ErrorKind.BAD_REQUEST,
+                    provider_code="unsupported_start",
+                    provider_message=f"JoggAI jobs cannot start with {origin.kind.value}",
+                )
+            return self._render(origin.source_task_id, request)
         product = request.product
         if product.page_url:
             created = self.create_product(CreateProductRequest(url=product.page_url))
@@ -233,10 +246,14 @@ class JoggAdapter(ProviderAdapter):
             return None
         if completed.stage != STAGE_PRODUCT or completed.state is not TaskState.COMPLETED:
             raise ValueError(f"cannot advance from {completed.stage} in state {completed.state}")
+        return self._render(completed.task_id, request)
+
+    def _render(self, product_id: str, request: StartRequest) -> ProviderTask:
+        """``create_video_from_product`` for ``product_id`` with the job's options: the video stage."""
         options = _jogg_options(request.options)
         created = self.create_video(
             CreateVideoFromProductRequest(
-                product_id=completed.task_id,
+                product_id=product_id,
                 visual_style=options.visual_style,
                 video_spec=VideoSpec(
                     aspect_ratio=options.aspect_ratio,

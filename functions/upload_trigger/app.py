@@ -1,0 +1,17 @@
+"""S3 ObjectCreated under uploads/: check the file and start its job (once, however often S3 delivers)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mediajobs.observability import logger, metrics, tracer
+from mediajobs.uploads import S3Notification, default_trigger
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].s3.object.key")
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@event_parser(model=S3Notification)
+def lambda_handler(event: S3Notification, context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    return {"results": [result.as_dict() for result in default_trigger().handle(event)]}

@@ -1,0 +1,108 @@
+"""Job action routes: list jobs, regenerate a job, continue one to its video, cancel one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from mediajobs.api.action_schemas import JobListView, RegenerateRequest, VideoRequest
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.errors import ErrorResponse
+from mediajobs.api.schemas import JobAccepted, JobView, Links
+from mediajobs.jobs.models import Job, JobStatus
+from mediajobs.providers.base import ProviderName
+
+JobId = Annotated[str, Path(max_length=64)]
+
+
+def _error(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+ACCEPTED: dict[int, OpenAPIResponse] = {
+    202: {"description": "the new job is accepted", "content": {"application/json": {"model": JobAccepted}}},
+    **ERROR_RESPONSES,
+}
+
+
+def _accepted(job: Job) -> Response[JobAccepted]:
+    accepted = JobAccepted(job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}"))
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type=content_types.APPLICATION_JSON,
+        body=accepted,
+        headers={"Location": accepted.links.self},
+    )
+
+
+def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
+    @app.get(
+        "/v1/jobs",
+        summary="List jobs",
+        description="Your jobs, newest first, optionally of one status and/or provider; page with cursor.",
+        responses={**ERROR_RESPONSES, 400: _error("the cursor is not one this API gave you")},
+        tags=["jobs"],
+    )
+    def list_jobs(
+        status: Annotated[JobStatus | None, Query(description="only jobs in this status")] = None,
+        provider: Annotated[ProviderName | None, Query(description="only jobs of this provider")] = None,
+        limit: Annotated[int, Query(ge=1, le=100, description="jobs per page")] = 20,
+        cursor: Annotated[
+            str | None, Query(max_length=512, description="next_cursor of the previous page")
+        ] = None,
+    ) -> JobListView:
+        return services().actions.list_jobs(
+            tenant_id(app), status=status, provider=provider, cursor=cursor, limit=limit
+        )
+
+    @app.post(
+        "/v1/jobs/<job_id>/regenerate",
+        summary="Regenerate a job",
+        description=(
+            "A new job linked to this succeeded one (regenerated_from) with another prompt (Creatify), "
+            "style (ProdVisual) or script (JoggAI); the source keeps its outputs."
+        ),
+        responses={**ACCEPTED, 409: _error("the source job has not succeeded or has nothing to regenerate")},
+        tags=["jobs"],
+    )
+    def regenerate_job(
+        job_id: JobId, request: Annotated[RegenerateRequest, Body(embed=False)]
+    ) -> Response[JobAccepted]:
+        job = services().actions.regenerate(
+            tenant_id(app), job_id, request, public_base_url=public_base_url(app)
+        )
+        return _accepted(job)
+
+    @app.post(
+        "/v1/jobs/<job_id>/video",
+        summary="Make the video of a preview-only Creatify job",
+        description=(
+            "For a succeeded Creatify job created with options.stop_after 'image': a new job "
+            "(continued_from) makes the video from its preview, with an optional video prompt."
+        ),
+        responses={**ACCEPTED, 409: _error("not a succeeded Creatify job that stopped at its preview")},
+        tags=["jobs"],
+    )
+    def continue_job(
+        job_id: JobId, request: Annotated[VideoRequest | None, Body(embed=False)] = None
+    ) -> Response[JobAccepted]:
+        job = services().actions.continue_to_video(
+            tenant_id(app), job_id, request, public_base_url=public_base_url(app)
+        )
+        return _accepted(job)
+
+    @app.post(
+        "/v1/jobs/<job_id>/cancel",
+        summary="Cancel a job",
+        description="Stops a job that is not final; nothing the provider delivers later is kept.",
+        responses={**ERROR_RESPONSES, 409: _error("the job is already final")},
+        tags=["jobs"],
+    )
+    def cancel_job(job_id: JobId) -> JobView:
+        jobs = services().jobs
+        return jobs.view(services().actions.cancel(tenant_id(app), job_id))

@@ -1,0 +1,62 @@
+"""Provider catalog routes: capabilities and option schemas, ProdVisual's styles, credits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from mediajobs.api.action_schemas import CreditsView, ProvidersView, StylesView
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices
+from mediajobs.api.errors import ErrorResponse
+
+
+def _error(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+PROVIDER_ERRORS: dict[int, OpenAPIResponse] = {
+    502: _error("the provider refused mediajobs' credentials or answered an error"),
+    503: _error("the provider is not answering; retry shortly"),
+}
+
+
+def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
+    @app.get(
+        "/v1/providers",
+        summary="Providers and what they can do",
+        description="Stages, output kinds, regenerate / continue support, webhook signing, option schemas.",
+        responses=ERROR_RESPONSES,
+        tags=["providers"],
+    )
+    def list_providers() -> ProvidersView:
+        return services().catalog.providers()
+
+    @app.get(
+        "/v1/providers/prodvisual/styles",
+        summary="ProdVisual's styles",
+        description="The style ids a ProdVisual job's options.style takes (cached for a few minutes).",
+        responses={**ERROR_RESPONSES, **PROVIDER_ERRORS},
+        tags=["providers"],
+    )
+    def prodvisual_styles() -> Response[StylesView]:
+        styles, max_age = services().catalog.prodvisual_styles()
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body=styles,
+            headers={"Cache-Control": f"private, max-age={max_age}"},
+        )
+
+    @app.get(
+        "/v1/providers/<provider>/credits",
+        summary="A provider's credits",
+        description="The credits left on mediajobs' account at the provider (ProdVisual only).",
+        responses={**ERROR_RESPONSES, **PROVIDER_ERRORS},
+        tags=["providers"],
+    )
+    def provider_credits(provider: Annotated[str, Path(max_length=64)]) -> CreditsView:
+        return services().catalog.credits(provider)

@@ -1,0 +1,764 @@
+"""Uploads: jobs whose product image arrives in the media bucket instead of by URL.
+
+Two ways in, one way to a job:
+
+- ``POST /v1/uploads`` validates the job spec, stores an upload record (``awaiting_upload``) and
+  hands out an S3 presigned POST for exactly ``uploads/<upload id>/<file name>``;
+- an operator drops a file under ``uploads/`` by other means (``aws s3 cp``) with the spec in its
+  metadata (``x-amz-meta-mediajobs-spec``: the job spec as JSON, ``x-amz-meta-mediajobs-tenant``)
+  or in a sidecar object ``<key>.json`` (``{"tenant_id": ..., "spec": {...}}``). Image and sidecar
+  may land in either order: each one's notification looks for the other, so whichever lands
+  second starts the job, and a sidecar never starts a job of its own. A drop's upload id is
+  derived from its key and ETag (:func:`drop_upload_id`), so the tenant can read it too.
+
+S3's ObjectCreated notification runs :class:`UploadTrigger`: it checks the object (HeadObject for
+the size, a ranged GET of its first bytes for the format: never the provider's job to find out),
+claims the upload with a conditional write (``awaiting_upload`` -> ``started`` with a new job
+id), copies the file to the job's ``inputs/`` key and accepts the job through
+:meth:`JobService.accept`, the path ``POST /v1/jobs`` takes. S3 delivers at least once: a second
+delivery finds the upload claimed and its job written (``JobStore.create`` is conditional too),
+so one object makes one job; a delivery that finds the claim but no job (the first one stopped
+in between) finishes the work. A file that is not a JPEG/PNG/WebP, is empty or is over the size
+limit ends the upload ``failed`` with ``invalid_product_image`` / ``product_image_too_large``.
+
+Items (``pk`` / ``sk``) in the jobs table: ``UPLOAD#<id>`` / ``UPLOAD``, versioned like jobs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import unquote_plus
+
+import httpx
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from mediajobs.api.errors import ApiError, ErrorDetail, not_found
+from mediajobs.api.upload_schemas import (
+    CreatifyUploadRequest,
+    JoggUploadRequest,
+    ProdVisualUploadRequest,
+    UploadRequest,
+    UploadStatus,
+)
+from mediajobs.aws import dynamodb_table, s3_client, sfn_client
+from mediajobs.config import Settings, get_settings
+from mediajobs.errors import MediajobsError
+from mediajobs.intake import product_image_key
+from mediajobs.jobs.models import ErrorInfo, ProductImage, utcnow
+from mediajobs.jobs.service import JobService
+from mediajobs.jobs.store import ConcurrentUpdateError, JobStore, StoreError
+from mediajobs.media_probe import ImageInfo, describe_bytes, sniff_image
+from mediajobs.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3.client import S3Client
+
+UPLOAD_PREFIX = "uploads/"
+SIDECAR_SUFFIX = ".json"
+SPEC_METADATA = "mediajobs-spec"
+TENANT_METADATA = "mediajobs-tenant"
+#: enough for any PNG/WebP header and the segments a JPEG usually has before its frame header
+HEAD_BYTES = 256 * 1024
+MAX_SIDECAR_BYTES = 64 * 1024
+#: how long upload records stay readable (the table's TTL attribute ``expires_at``)
+RECORD_SECONDS = 30 * 86400
+DEFAULT_FILENAME = "product"
+CONTENT_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+UploadRequestModel = CreatifyUploadRequest | JoggUploadRequest | ProdVisualUploadRequest
+UPLOAD_REQUEST: TypeAdapter[UploadRequestModel] = TypeAdapter(UploadRequest)
+TenantId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class UploadError(MediajobsError):
+    """S3 or Step Functions failed a request while an upload was handled (worth retrying)."""
+
+
+# --- the record ------------------------------------------------------------------------------------
+
+
+class Upload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    upload_id: str
+    tenant_id: str
+    status: UploadStatus = UploadStatus.AWAITING_UPLOAD
+    version: int = 0
+    #: ``api``: POST /v1/uploads; ``drop``: a file put under uploads/ with its spec
+    source: Literal["api", "drop"] = "api"
+    key: str
+    #: the validated job spec (an upload request), as JSON
+    spec_json: str
+    public_base_url: str
+    created_at: datetime
+    updated_at: datetime
+    job_id: str | None = None
+    error: ErrorInfo | None = None
+    expires_at: int
+
+    def request(self) -> UploadRequestModel:
+        return UPLOAD_REQUEST.validate_json(self.spec_json)
+
+    def started(self, job_id: str, *, now: datetime) -> Upload:
+        return self.model_copy(update={"status": UploadStatus.STARTED, "job_id": job_id, "updated_at": now})
+
+    def failed(self, error: ErrorInfo, *, now: datetime) -> Upload:
+        return self.model_copy(update={"status": UploadStatus.FAILED, "error": error, "updated_at": now})
+
+
+def _key(upload_id: str) -> dict[str, str]:
+    return {"pk": f"UPLOAD#{upload_id}", "sk": "UPLOAD"}
+
+
+class UploadStore:
+    """Upload records in the jobs table; every write is conditional (create once, then by version)."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def create(self, upload: Upload) -> bool:
+        """``False`` when the upload exists already."""
+        return self._put(upload, condition="attribute_not_exists(pk)", values={})
+
+    def find(self, upload_id: str) -> Upload | None:
+        try:
+            item = self._table.get_item(Key=_key(upload_id), ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            raise _store_failed("get_item", exc) from exc
+        return Upload.model_validate(item) if item else None
+
+    def save(self, upload: Upload, *, expected_version: int) -> Upload | None:
+        """The saved record, or ``None`` when another writer changed it first."""
+        saved = upload.model_copy(update={"version": expected_version + 1})
+        written = self._put(saved, condition="version = :expected", values={":expected": expected_version})
+        return saved if written else None
+
+    def _put(self, upload: Upload, *, condition: str, values: dict[str, Any]) -> bool:
+        item: dict[str, Any] = json.loads(upload.model_dump_json(exclude_none=True), parse_float=Decimal)
+        kwargs: dict[str, Any] = {
+            "Item": item | _key(upload.upload_id) | {"type": "upload"},
+            "ConditionExpression": condition,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            self._table.put_item(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _store_failed("put_item", exc) from exc
+        return True
+
+
+def _store_failed(operation: str, exc: ClientError) -> StoreError:
+    code = exc.response.get("Error", {}).get("Code", "Unknown")
+    logger.error("DynamoDB request failed", extra={"operation": operation, "error_code": code})
+    return StoreError(f"DynamoDB {operation} failed: {code}")
+
+
+# --- the API side ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+    max_bytes: int
+
+
+def safe_filename(name: str | None) -> str:
+    """The last path part of ``name`` with only ``A-Z a-z 0-9 . _ -`` (others become ``-``)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE_NAME_CHARACTERS.sub("-", base).strip(".-")[:100].rstrip(".-")
+    cleaned = cleaned or DEFAULT_FILENAME
+    if cleaned.lower().endswith(SIDECAR_SUFFIX):
+        raise ApiError(
+            422,
+            "validation_error",
+            "filename must not end in .json: under uploads/ that marks a sidecar spec file",
+            [ErrorDetail(path="filename", message="must not end in .json")],
+        )
+    return cleaned
+
+
+def _plausible_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def _record_expiry(now: datetime) -> int:
+    return int(now.timestamp()) + RECORD_SECONDS
+
+
+class UploadService:
+    """What the API does with uploads: accept a spec and hand out the upload form; show one."""
+
+    def __init__(
+        self,
+        *,
+        store: UploadStore,
+        jobs: JobService,
+        s3: S3Client,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.s3 = s3
+        self.settings = settings
+        self.now = clock
+
+    def create(
+        self,
+        tenant_id: str,
+        request: UploadRequestModel,
+        *,
+        public_base_url: str,
+        filename: str | None = None,
+    ) -> tuple[Upload, PresignedPost]:
+        self.jobs.check_urls(request)
+        name = safe_filename(filename)
+        upload_id = uuid.uuid4().hex
+        now = self.now()
+        upload = Upload(
+            upload_id=upload_id,
+            tenant_id=tenant_id,
+            key=f"{UPLOAD_PREFIX}{upload_id}/{name}",
+            spec_json=request.model_dump_json(exclude_none=True),
+            public_base_url=public_base_url.rstrip("/"),
+            created_at=now,
+            updated_at=now,
+            expires_at=_record_expiry(now),
+        )
+        post = self._presign(upload.key, name, now)
+        self.store.create(upload)
+        logger.info("upload accepted", extra={"upload_id": upload_id, "provider": request.provider})
+        return upload, post
+
+    def _presign(self, key: str, name: str, now: datetime) -> PresignedPost:
+        max_bytes = self.settings.max_image_bytes
+        fields: dict[str, str] = {}
+        content_type = CONTENT_TYPES.get(name.rpartition(".")[2].lower()) if "." in name else None
+        if content_type:
+            fields["Content-Type"] = content_type
+        seconds = self.settings.upload_url_seconds
+        post = self.s3.generate_presigned_post(
+            Bucket=self.settings.media_bucket,
+            Key=key,
+            Fields=dict(fields),
+            Conditions=[
+                ["content-length-range", 1, max_bytes],
+                ["starts-with", "$Content-Type", "image/"],
+            ],
+            ExpiresIn=seconds,
+        )
+        return PresignedPost(
+            url=post["url"],
+            fields={str(k): str(v) for k, v in post["fields"].items()},
+            key=key,
+            expires_at=now + timedelta(seconds=seconds),
+            max_bytes=max_bytes,
+        )
+
+    def get(self, tenant_id: str, upload_id: str) -> Upload:
+        upload = self.store.find(upload_id) if _plausible_id(upload_id) else None
+        if upload is None or upload.tenant_id != tenant_id:
+            raise not_found(f"upload {upload_id}")
+        return upload
+
+
+# --- the S3 side -------------------------------------------------------------------------------
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class S3ObjectRef(_Event):
+    key: str
+    size: int | None = None
+    etag: str | None = Field(default=None, alias="eTag")
+
+
+class S3BucketRef(_Event):
+    name: str
+
+
+class S3Entity(_Event):
+    bucket: S3BucketRef
+    object_: S3ObjectRef = Field(alias="object")
+
+
+class S3EventRecord(_Event):
+    event_name: str = Field(alias="eventName")
+    s3: S3Entity
+
+
+class S3Notification(_Event):
+    """An S3 event notification; S3's ``s3:TestEvent`` has no records and changes nothing."""
+
+    records: list[S3EventRecord] = Field(default_factory=list, alias="Records")
+
+
+class Sidecar(BaseModel):
+    """``<key>.json`` next to a dropped file: who it is for and the job spec (an upload request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: TenantId
+    spec: dict[str, Any]
+
+
+_TENANT: TypeAdapter[str] = TypeAdapter(TenantId)
+
+Outcome = Literal[
+    "started",  # the job was accepted
+    "duplicate",  # the upload had been handled already (its job, or its failure, stands)
+    "failed",  # the upload failed: see error_code
+    "waiting_for_spec",  # a dropped file with no spec yet: its sidecar starts it
+    "waiting_for_image",  # a sidecar whose file has not landed yet: the file starts it
+    "object_missing",  # the object is gone (deleted or replaced since the notification)
+    "rejected",  # a dropped file whose spec names no valid tenant: nobody to tell but the log
+    "ignored",  # not an upload (another bucket, prefix or event)
+]
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    key: str
+    outcome: Outcome
+    upload_id: str | None = None
+    job_id: str | None = None
+    error_code: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    size: int
+    etag: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _DropSpec:
+    """What a dropped file's metadata or sidecar says: a tenant, and a spec or what is wrong with it."""
+
+    tenant: str | None
+    spec_json: str = ""
+    problem: str | None = None
+
+
+class _RefusedError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _ObjectChangedError(Exception):
+    """The object was replaced or deleted while it was being read: the newer one's event handles it."""
+
+
+def drop_upload_id(key: str, etag: str) -> str:
+    """The upload id of a file dropped under uploads/: one per key and content (ETag, quotes or not)."""
+    return hashlib.sha256(f"{key}\n{etag.strip(chr(34))}".encode()).hexdigest()[:32]
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        loc = [str(p) for p in error.get("loc", ())]
+        if loc and loc[0] in {"creatify", "jogg", "prodvisual"}:
+            loc = loc[1:]  # the union's tag: clients think in their own fields
+        parts.append(f"{'.'.join(loc) or 'spec'}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+class UploadTrigger:
+    """Turns an object landing under ``uploads/`` into a job (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        uploads: UploadStore,
+        jobs: JobService,
+        s3: S3Client,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.uploads = uploads
+        self.jobs = jobs
+        self.s3 = s3
+        self.settings = settings
+        self.bucket = settings.media_bucket
+        self.now = clock
+
+    def handle(self, notification: S3Notification) -> list[TriggerResult]:
+        results = []
+        for record in notification.records:
+            key = unquote_plus(record.s3.object_.key)
+            if not record.event_name.startswith("ObjectCreated:"):
+                result = TriggerResult(key, "ignored")
+            else:
+                result = self.object_created(record.s3.bucket.name, key)
+            logger.info("upload notification handled", extra=result.as_dict())
+            results.append(result)
+        return results
+
+    def object_created(self, bucket: str, key: str) -> TriggerResult:
+        """Act on one object (key already URL-decoded); safe to call any number of times."""
+        if bucket != self.bucket or not key.startswith(UPLOAD_PREFIX) or key.endswith("/"):
+            return TriggerResult(key, "ignored")
+        try:
+            if key.endswith(SIDECAR_SUFFIX):
+                image_key = key.removesuffix(SIDECAR_SUFFIX)
+                head = self._head(image_key)
+                if head is None:
+                    return TriggerResult(key, "waiting_for_image")
+                return self._image(image_key, head)
+            return self._image(key)
+        except _ObjectChangedError:
+            return TriggerResult(key, "object_missing")
+
+    # -- which upload -------------------------------------------------------------------------------
+
+    def _image(self, key: str, head: ObjectHead | None = None) -> TriggerResult:
+        upload = self._api_upload(key)
+        if upload is not None and upload.status is not UploadStatus.AWAITING_UPLOAD:
+            return self._handled(upload, key)  # a repeated delivery costs no S3 request
+        head = head or self._head(key)
+        if head is None:
+            return TriggerResult(key, "object_missing")
+        if upload is None:
+            found = self._drop(key, head)
+            if isinstance(found, TriggerResult):
+                return found
+            upload = found
+        return self._start(upload, key, head)
+
+    def _api_upload(self, key: str) -> Upload | None:
+        parts = key.split("/")
+        if len(parts) != 3 or not _plausible_id(parts[1]):
+            return None
+        upload = self.uploads.find(parts[1])
+        return upload if upload is not None and upload.source == "api" and upload.key == key else None
+
+    def _drop(self, key: str, head: ObjectHead) -> Upload | TriggerResult:
+        """The upload record of a dropped file: found, or made from its metadata or sidecar."""
+        upload_id = drop_upload_id(key, head.etag)
+        existing = self.uploads.find(upload_id)
+        if existing is not None:
+            return existing
+        if SPEC_METADATA in head.metadata:
+            spec = _DropSpec(head.metadata.get(TENANT_METADATA), head.metadata[SPEC_METADATA])
+        else:
+            found = self._read_sidecar(key)
+            if found is None:
+                return TriggerResult(key, "waiting_for_spec", upload_id)
+            spec = found
+        try:
+            tenant_id = _TENANT.validate_python(spec.tenant)
+        except ValidationError:
+            logger.error(
+                "dropped file rejected: it names no valid tenant",
+                extra={"key": key, "upload_id": upload_id, "hint": f"set x-amz-meta-{TENANT_METADATA}"},
+            )
+            return TriggerResult(key, "rejected", upload_id, error_code="tenant_missing")
+        now = self.now()
+        upload = Upload(
+            upload_id=upload_id,
+            tenant_id=tenant_id,
+            source="drop",
+            key=key,
+            spec_json="{}",
+            public_base_url=(self.settings.public_base_url or self.settings.api_base_url).rstrip("/"),
+            created_at=now,
+            updated_at=now,
+            expires_at=_record_expiry(now),
+        )
+        problem = spec.problem
+        if problem is None:
+            try:
+                request = UPLOAD_REQUEST.validate_json(spec.spec_json)
+            except ValidationError as exc:
+                problem = f"the job spec is invalid: {_validation_summary(exc)}"
+            else:
+                upload = upload.model_copy(update={"spec_json": request.model_dump_json(exclude_none=True)})
+        if problem is not None:
+            upload = upload.failed(ErrorInfo(code="validation_error", message=problem[:1000]), now=now)
+        if not self.uploads.create(upload):  # a concurrent delivery made it first
+            return self._reread(upload)
+        if upload.error is not None:
+            return TriggerResult(key, "failed", upload_id, error_code=upload.error.code)
+        return upload
+
+    def _read_sidecar(self, key: str) -> _DropSpec | None:
+        """What ``<key>.json`` says; ``None`` while there is none."""
+        sidecar_key = key + SIDECAR_SUFFIX
+        try:
+            answer = self.s3.get_object(Bucket=self.bucket, Key=sidecar_key)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise _failed("get_object", exc) from exc
+        with answer["Body"] as body:
+            if int(answer["ContentLength"]) > MAX_SIDECAR_BYTES:
+                return _DropSpec(None, problem=f"{sidecar_key} is larger than {MAX_SIDECAR_BYTES} bytes")
+            data = body.read()
+        try:
+            sidecar = Sidecar.model_validate_json(data)
+        except ValidationError as exc:
+            problem = f"{sidecar_key} is not a valid sidecar: {_validation_summary(exc)}"
+            return _DropSpec(_sidecar_tenant(data), problem=problem)
+        return _DropSpec(sidecar.tenant_id, json.dumps(sidecar.spec))
+
+    # -- the job --------------------------------------------------------------------------------------
+
+    def _start(self, upload: Upload, key: str, head: ObjectHead) -> TriggerResult:
+        """Check the object, claim the upload for a new job id, then make the job."""
+        if upload.status is not UploadStatus.AWAITING_UPLOAD:
+            return self._handled(upload, key, head)
+        try:
+            image = self._inspect(key, head)
+        except _RefusedError as exc:
+            return self._fail(upload, key, exc.code, exc.message)
+        request = upload.request()
+        try:
+            self.jobs.check_urls(request)
+        except ApiError as exc:
+            return self._fail(upload, key, exc.code, exc.message)
+        claimed = self.uploads.save(
+            upload.started(uuid.uuid4().hex, now=self.now()), expected_version=upload.version
+        )
+        if claimed is None:  # another delivery got there first
+            return self._handled(self._reread(upload), key, head)
+        return self._create_job(claimed, key, request, head=head, image=image)
+
+    def _handled(self, upload: Upload, key: str, head: ObjectHead | None = None) -> TriggerResult:
+        """A delivery for an upload that was claimed or failed before."""
+        if upload.status is UploadStatus.FAILED:
+            code = upload.error.code if upload.error else None
+            return TriggerResult(key, "duplicate", upload.upload_id, error_code=code)
+        if upload.status is UploadStatus.AWAITING_UPLOAD:
+            return self._start(upload, key, head or self._head_or_gone(key))
+        return self._create_job(upload, key, upload.request(), head=head)
+
+    def _create_job(
+        self,
+        upload: Upload,
+        key: str,
+        request: UploadRequestModel,
+        *,
+        head: ObjectHead | None = None,
+        image: ImageInfo | None = None,
+    ) -> TriggerResult:
+        """The claimed upload's job: written and started once, whoever gets here first."""
+        job_id = str(upload.job_id)
+        existing = self.jobs.store.find(job_id)
+        if existing is not None:
+            try:
+                self.jobs.resume(existing)  # a no-op unless an earlier delivery stopped before starting it
+            except ClientError as exc:
+                raise _failed("start_execution", exc) from exc
+            return TriggerResult(key, "duplicate", upload.upload_id, job_id)
+        # claimed, but the delivery that claimed it has not written the job (or never will)
+        head = head or self._head_or_gone(key)
+        if image is None:
+            try:
+                image = self._inspect(key, head)
+            except _RefusedError as exc:  # the claimed object was replaced by a bad one
+                return TriggerResult(key, "failed", upload.upload_id, error_code=exc.code)
+        product_image = self._copy(key, head, image, job_id)
+        try:
+            self.jobs.accept(
+                upload.tenant_id,
+                request,
+                job_id=job_id,
+                product_image=product_image,
+                public_base_url=upload.public_base_url,
+            )
+        except ConcurrentUpdateError:
+            return TriggerResult(key, "duplicate", upload.upload_id, job_id)
+        except ApiError as exc:
+            # the job is written and failed (its execution could not start): the job tells the client
+            logger.error(
+                "the upload's job could not start", extra={"upload_id": upload.upload_id, "code": exc.code}
+            )
+        return TriggerResult(key, "started", upload.upload_id, job_id)
+
+    def _fail(self, upload: Upload, key: str, code: str, message: str) -> TriggerResult:
+        error = ErrorInfo(code=code, message=message[:1000])
+        saved = self.uploads.save(upload.failed(error, now=self.now()), expected_version=upload.version)
+        if saved is None:
+            return self._handled(self._reread(upload), key)
+        return TriggerResult(key, "failed", upload.upload_id, error_code=code)
+
+    def _reread(self, upload: Upload) -> Upload:
+        current = self.uploads.find(upload.upload_id)
+        if current is None:
+            raise UploadError(f"upload {upload.upload_id} disappeared while it was being handled")
+        return current
+
+    # -- S3 ---------------------------------------------------------------------------------------------
+
+    def _head(self, key: str) -> ObjectHead | None:
+        try:
+            answer = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise _failed("head_object", exc) from exc
+        metadata = {str(k).lower(): str(v) for k, v in (answer.get("Metadata") or {}).items()}
+        return ObjectHead(size=int(answer["ContentLength"]), etag=str(answer["ETag"]), metadata=metadata)
+
+    def _head_or_gone(self, key: str) -> ObjectHead:
+        head = self._head(key)
+        if head is None:
+            raise _ObjectChangedError(key)
+        return head
+
+    def _inspect(self, key: str, head: ObjectHead) -> ImageInfo:
+        """The image's format and size from its first bytes; refuses what no provider should see."""
+        limit = self.settings.max_image_bytes
+        if head.size > limit:
+            raise _RefusedError(
+                "product_image_too_large",
+                f"the uploaded file is {head.size} bytes, larger than the limit of "
+                f"{limit // (1024 * 1024)} MB ({limit} bytes)",
+            )
+        if head.size == 0:
+            raise _RefusedError("invalid_product_image", "the uploaded file is empty")
+        data = self._read(key, head, min(head.size, HEAD_BYTES))
+        info = sniff_image(data)
+        if info is None and head.size > len(data) and data.startswith(b"\xff\xd8\xff"):
+            data = self._read(key, head, head.size)  # a JPEG with very large metadata segments
+            info = sniff_image(data)
+        if info is None:
+            raise _RefusedError(
+                "invalid_product_image",
+                f"the uploaded file is not a JPEG, PNG or WebP image: it is {describe_bytes(data)}",
+            )
+        return info
+
+    def _read(self, key: str, head: ObjectHead, length: int) -> bytes:
+        try:
+            answer = self.s3.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}", IfMatch=head.etag
+            )
+            with answer["Body"] as body:
+                return body.read()
+        except ClientError as exc:
+            if _missing(exc) or _code(exc) in {"PreconditionFailed", "412"}:
+                raise _ObjectChangedError(key) from exc
+            raise _failed("get_object", exc) from exc
+
+    def _copy(self, key: str, head: ObjectHead, image: ImageInfo, job_id: str) -> ProductImage:
+        """The upload copied (server side) to the job's inputs/ key: the job's product image."""
+        target = product_image_key(job_id, image.format)
+        try:
+            answer = self.s3.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                CopySourceIfMatch=head.etag,
+                ContentType=image.content_type,
+                MetadataDirective="REPLACE",
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as exc:
+            if _missing(exc) or _code(exc) in {"PreconditionFailed", "412"}:
+                raise _ObjectChangedError(key) from exc
+            raise _failed("copy_object", exc) from exc
+        checksum = answer.get("CopyObjectResult", {}).get("ChecksumSHA256")
+        return ProductImage(
+            s3_key=target,
+            content_type=image.content_type,
+            bytes=head.size,
+            width=image.width,
+            height=image.height,
+            sha256=_hex_sha256(checksum) or self._sha256(target),
+        )
+
+    def _sha256(self, key: str) -> str:
+        try:
+            answer = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            raise _failed("get_object", exc) from exc
+        digest = hashlib.sha256()
+        with answer["Body"] as body:
+            for chunk in body.iter_chunks(1024 * 1024):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+def _hex_sha256(checksum: str | None) -> str | None:
+    """S3's base64 SHA-256 of a whole object as hex; ``None`` for a multipart (``...-N``) checksum."""
+    if not checksum or "-" in checksum:
+        return None
+    try:
+        raw = base64.b64decode(checksum, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+def _sidecar_tenant(data: bytes) -> str | None:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    tenant = document.get("tenant_id") if isinstance(document, dict) else None
+    try:
+        return _TENANT.validate_python(tenant)
+    except ValidationError:
+        return None
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _missing(exc: ClientError) -> bool:
+    return _code(exc) in {"NoSuchKey", "404", "NotFound"}
+
+
+def _failed(operation: str, exc: ClientError) -> UploadError:
+    logger.error("AWS request failed", extra={"operation": operation, "error_code": _code(exc)})
+    return UploadError(f"{operation} failed: {_code(exc)}")
+
+
+# --- wiring ------------------------------------------------------------------------------------------
+
+
+def default_trigger() -> UploadTrigger:
+    """The trigger on the container's cached clients (building it makes no client of its own)."""
+    settings = get_settings()
+    table = dynamodb_table(settings.jobs_table)
+    jobs = JobService(
+        store=JobStore(table), s3=s3_client(), sfn=sfn_client(), http=_idle_http_client(), settings=settings
+    )
+    return UploadTrigger(uploads=UploadStore(table), jobs=jobs, s3=s3_client(), settings=settings)
+
+
+@functools.cache
+def _idle_http_client() -> httpx.Client:
+    """JobService takes one for URL intake, which an upload never does."""
+    return httpx.Client(timeout=httpx.Timeout(10.0))
