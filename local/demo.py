@@ -1,7 +1,13 @@
 """``make demo``: the main job on the embedded local stack, driven through its HTTPS API like a client.
 
-Starts the local stack (moto, the state machine, the functions, the provider sandboxes) and a
-sample shop serving the product image that ships with the repo, creates one job per provider,
+Starts the local stack (moto, the state machines, the functions, the provider sandboxes) and a
+sample shop serving the product image that ships with the repo, then:
+
+- creates one job per provider (``POST /v1/jobs``),
+- uploads the product image through a presigned POST (``POST /v1/uploads``): the S3 upload
+  trigger starts that job,
+- sends a small batch (``POST /v1/batches``),
+
 shows progress, downloads every output through its presigned URL into ``out/``, checks each
 file's sha256 against the job record, prints a summary and exits 0 only if every job succeeded.
 """
@@ -12,6 +18,7 @@ import argparse
 import hashlib
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +26,7 @@ from typing import Any
 import httpx
 
 from local.sample_shop import SampleShop
-from local.stack import LocalStack
+from local.stack import SAMPLE_PRODUCT, LocalStack
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
 FINAL = {"succeeded", "failed", "cancelled"}
@@ -70,7 +77,7 @@ def demo_jobs(shop: SampleShop) -> list[DemoJob]:
 
 def run(out_dir: Path, timeout: float) -> int:
     shop = SampleShop()
-    stack = LocalStack(api_port=0).start()
+    stack = LocalStack(api_port=0, quiet=True).start()
     try:
         client = httpx.Client(
             base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.api_key}"}, timeout=30.0
@@ -86,15 +93,80 @@ def run(out_dir: Path, timeout: float) -> int:
             job.job_id = answer.json()["job_id"]
             job.status = answer.json()["status"]
             print(f"  {job.label:<11} job {job.job_id} {job.status}")
+        upload_job = start_upload(client)
+        if upload_job is not None:
+            jobs.append(upload_job)
+        batch_id, batch_jobs = start_batch(client, shop)
+        jobs += batch_jobs
         wait_for(client, [j for j in jobs if j.job_id], timeout)
+        batch_ok = wait_batch(client, batch_id, timeout) if batch_id else False
         for job in jobs:
             if job.status == "succeeded":
                 download(job, out_dir)
         print_summary(jobs)
-        return 0 if all(j.status == "succeeded" for j in jobs) else 1
+        return 0 if batch_ok and all(j.status == "succeeded" for j in jobs) else 1
     finally:
         stack.stop()
         shop.stop()
+
+
+def start_upload(client: httpx.Client) -> DemoJob | None:
+    """A client app uploading the product photo itself: the S3 upload trigger starts the job."""
+    spec = {"provider": "prodvisual", "product": {}, "options": {"style": "white_bg", "format": "jpeg"}}
+    answer = client.post("/v1/uploads", params={"filename": "sample-product.png"}, json=spec)
+    if answer.status_code != 201:
+        print(f"  upload: refused {answer.status_code} {answer.text}")
+        return None
+    upload = answer.json()
+    form = {"Content-Type": "image/png"} | upload["fields"]
+    files = {"file": ("sample-product.png", SAMPLE_PRODUCT.read_bytes(), "image/png")}
+    posted = httpx.post(upload["url"], data=form, files=files, timeout=30.0)
+    print(f"  upload      {upload['upload_id']} posted to S3 ({posted.status_code})")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = client.get(f"/v1/uploads/{upload['upload_id']}").json()
+        if state["status"] == "started":
+            job = DemoJob("upload", spec, job_id=state["job_id"], status="queued")
+            print(f"  upload      job {job.job_id} started by the S3 trigger")
+            return job
+        if state["status"] == "failed":
+            print(f"  upload      failed: {state['error']}")
+            return None
+        time.sleep(0.2)
+    return None
+
+
+def start_batch(client: httpx.Client, shop: SampleShop) -> tuple[str, list[DemoJob]]:
+    """Three items in one request: two ProdVisual styles (one provider batch) and a Creatify preview."""
+    image = shop.url("product.png")
+    items = [
+        {"provider": "prodvisual", "product": {"image_url": image}, "options": {"style": "mockup"}},
+        {"provider": "prodvisual", "product": {"image_url": image}, "options": {"style": "hero_banner"}},
+        {"provider": "creatify", "product": {"image_url": image}, "options": {"stop_after": "image"}},
+    ]
+    answer = client.post("/v1/batches", json={"items": items})
+    if answer.status_code != 202:
+        print(f"  batch: refused {answer.status_code} {answer.text}")
+        return "", []
+    batch = answer.json()
+    print(f"  batch       {batch['batch_id']} with {batch['total']} items")
+    labels = ["batch-0", "batch-1", "batch-2"]
+    return batch["batch_id"], [
+        DemoJob(label, item, job_id=job_id, status="queued")
+        for label, item, job_id in zip(labels, items, batch["job_ids"], strict=True)
+    ]
+
+
+def wait_batch(client: httpx.Client, batch_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch = client.get(f"/v1/batches/{batch_id}").json()
+        if batch["status"] == "completed":
+            print(f"  batch       {batch_id} completed: {batch['counts']}")
+            return True
+        time.sleep(0.5)
+    print(f"  batch       {batch_id} not completed in time")
+    return False
 
 
 def wait_for(client: httpx.Client, jobs: list[DemoJob], timeout: float) -> None:
@@ -149,6 +221,7 @@ def print_summary(jobs: list[DemoJob]) -> None:
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--timeout", type=float, default=180.0)

@@ -55,6 +55,10 @@ LOCAL_ONLY_ENVIRONMENT = {
 }
 
 
+#: for the demo: the functions' logs and metrics stay out of the way of its own output
+QUIET_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+
 @dataclass(frozen=True)
 class Timing:
     """Poll intervals and deadline in seconds, so local jobs finish in seconds."""
@@ -142,7 +146,9 @@ class LocalStack:
         jogg: JoggSettings | None = None,
         prodvisual: ProdVisualSettings | None = None,
         environ: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> None:
+        self.quiet = quiet
         self.api_host = api_host
         self.api_port = api_port
         self.sandbox_ports = dict(sandbox_ports or {})
@@ -180,6 +186,8 @@ class LocalStack:
                 project_root=ROOT,
             )
             environment = self.runtime.env() | self.provisioned.environment() | LOCAL_ONLY_ENVIRONMENT
+            if self.quiet:
+                environment |= QUIET_ENVIRONMENT
             self._saved_environment = {key: os.environ.get(key) for key in environment}
             os.environ.update(environment)
             add_layers_to_path(self.template)
