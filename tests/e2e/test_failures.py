@@ -173,3 +173,32 @@ def test_a_job_past_its_deadline_fails_with_code_timeout(
     assert job["status"] == "failed"
     assert job["error"]["code"] == "timeout"
     assert job["outputs"] == []
+
+
+def test_duplicate_and_late_signed_webhooks_answer_200_and_change_nothing(
+    stack: LocalStack, client: Client, shop: SampleShop
+) -> None:
+    job = client.run(prodvisual_job(shop))
+    assert job["status"] == "succeeded"
+    task_id = job["provider_jobs"][0]["provider_job_id"]
+    late = json.dumps(
+        {
+            "event": "generation.failed",
+            "data": {"id": task_id, "status": "failed", "credits_used": 0},
+            "timestamp": "2026-11-22T10:00:00Z",
+        }
+    ).encode()
+    signature = hmac.new(b"pv_test_sandbox", late, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-ProdVisual-Signature": signature}
+
+    answers = [
+        httpx.post(f"{stack.api_url}/v1/webhooks/prodvisual", content=late, headers=headers) for _ in range(2)
+    ]
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].json()["outcome"] == "duplicate"
+    after = client.job(job["job_id"])
+    assert after["status"] == "succeeded"
+    assert after["outputs"] == job["outputs"] or [o["sha256"] for o in after["outputs"]] == [
+        o["sha256"] for o in job["outputs"]
+    ]
