@@ -10,8 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.jobs.tasks import JobTaskInput, batch_runner, pipeline
-from mediajobs.notifications import notifier
+from mediajobs.jobs.tasks import JobTaskInput, job_final, pipeline
 from mediajobs.observability import logger, metrics, tracer
 
 
@@ -24,6 +23,5 @@ def lambda_handler(event: JobTaskInput, context: LambdaContext) -> dict[str, str
     metrics.add_dimension(name="provider", value=job.provider.value)
     metrics.add_metric(name=f"Jobs{job.status.value.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("job finished", extra={"status": job.status.value, "provider": job.provider.value})
-    notifier().job_finished(job)
-    batch_runner().job_finished(job)
+    job_final(job)
     return {"status": job.status.value}

@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 import pytest
-
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
+
 from tests.e2e.conftest import Client, sandbox_settings
 
 

@@ -63,6 +63,8 @@ TASK_SEQUENCE = [
     ("advance_stage.json", {"next": "archive"}),
     ("archive_outputs.json", {"status": "succeeded", "outputs": 1}),
     ("notify_client.json", {"status": "succeeded"}),
+    ("publish_event.json", {"published": True}),
+    ("deliver_webhook.json", {"next": "done", "status": "no_webhook"}),
     ("mark_failed.json", {"next": "finished"}),
 ]
 
@@ -112,6 +114,8 @@ FUNCTIONS = {
     "advance_stage": "AdvanceStageFunction",
     "archive_outputs": "ArchiveOutputsFunction",
     "notify_client": "NotifyClientFunction",
+    "publish_event": "PublishEventFunction",
+    "deliver_webhook": "DeliverWebhookFunction",
     "mark_failed": "MarkFailedFunction",
 }
 

@@ -35,6 +35,7 @@ def seed_sample_upload(stack: LocalStack, image: bytes) -> str:
     """The sample events' upload: its file in the bucket (a drop without a spec: nothing starts),
     then its record awaiting that file, as POST /v1/uploads would have left it."""
     stack.client("s3").put_object(Bucket=stack.bucket_name, Key=SAMPLE_UPLOAD_KEY, Body=image)
+    time.sleep(0.5)  # its (asynchronous) notification finds no spec: nothing starts
     now = datetime.now(UTC)
     UploadStore(dynamodb_table(stack.table_name)).create(
         Upload(

@@ -290,34 +290,39 @@ class BatchService:
         return batch
 
     def view(self, batch: Batch) -> BatchView:
-        jobs = {j.job_id: j for j in self._load(batch.job_ids)}
-        items = [
-            BatchItemView(
-                index=i,
-                job_id=job.job_id,
-                provider=job.provider,
-                status=job.status,
-                error_code=job.error.code if job.error else None,
-            )
-            for i, job in ((i, jobs.get(job_id)) for i, job_id in enumerate(batch.job_ids))
-            if job is not None
-        ]
-        counts: dict[str, int] = {}
-        for item in items:
-            counts[item.status.value] = counts.get(item.status.value, 0) + 1
-        return BatchView(
-            batch_id=batch.batch_id,
-            status=batch.status,
-            total=len(batch.job_ids),
-            counts=counts,
-            created_at=batch.created_at,
-            completed_at=batch.completed_at,
-            metadata=batch.metadata,
-            items=items,
-        )
+        return batch_view(batch, self._load(batch.job_ids))
 
     def _load(self, job_ids: Sequence[str]) -> list[Job]:
         return self.jobs.find_many(job_ids)
+
+
+def batch_view(batch: Batch, loaded: Sequence[Job]) -> BatchView:
+    """What GET /v1/batches/{id} shows (and the batch.completed event carries)."""
+    jobs = {j.job_id: j for j in loaded}
+    items = [
+        BatchItemView(
+            index=i,
+            job_id=job.job_id,
+            provider=job.provider,
+            status=job.status,
+            error_code=job.error.code if job.error else None,
+        )
+        for i, job in ((i, jobs.get(job_id)) for i, job_id in enumerate(batch.job_ids))
+        if job is not None
+    ]
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.status.value] = counts.get(item.status.value, 0) + 1
+    return BatchView(
+        batch_id=batch.batch_id,
+        status=batch.status,
+        total=len(batch.job_ids),
+        counts=counts,
+        created_at=batch.created_at,
+        completed_at=batch.completed_at,
+        metadata=batch.metadata,
+        items=items,
+    )
 
 
 # -- running a batch (the batch state machine's tasks) ------------------------------------------------
@@ -340,7 +345,7 @@ class BatchRunner:
         prodvisual: Callable[[], ProdVisualAdapter],
         archiver: Callable[[], Archiver],
         on_job_final: Callable[[Job], None] | None = None,
-        on_batch_completed: Callable[[Batch], None] = lambda _batch: None,
+        on_batch_completed: Callable[[Batch, list[Job]], None] = lambda _batch, _jobs: None,
     ) -> None:
         self.archiver = archiver
         self.on_job_final = on_job_final or self.job_finished
@@ -407,8 +412,10 @@ class BatchRunner:
             return False
         if self.batches.complete(batch_id, self.pipeline.now()):
             logger.info("batch completed", extra={"batch_id": batch_id})
-            refreshed = self.batches.find(batch_id)
-            self.on_batch_completed(refreshed or batch)
+        # every time, not only the first: the notification is idempotent per batch, and a
+        # failure right after complete() must not lose it
+        refreshed = self.batches.find(batch_id) or batch
+        self.on_batch_completed(refreshed, self.jobs.find_many(refreshed.job_ids))
         return True
 
     # provider groups (ProdVisual)

@@ -23,6 +23,8 @@ class Settings(BaseModel):
     media_bucket: str
     state_machine_arn: str = ""
     batch_state_machine_arn: str = ""
+    #: Idempotency-Key records of the create routes (mediajobs.api.idempotency); empty: keys ignored
+    idempotency_table: str = ""
 
     creatify_base_url: str = "https://api.creatify.ai"
     creatify_secret_arn: str = ""

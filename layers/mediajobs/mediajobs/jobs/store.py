@@ -161,7 +161,9 @@ class JobStore:
                     answer = client.batch_get_item(RequestItems=request)
                 except ClientError as exc:
                     raise self._failed("batch_get_item", exc) from exc
-                found += [Job.model_validate(_plain(item)) for item in answer["Responses"].get(self._table.name, [])]
+                found += [
+                    Job.model_validate(_plain(item)) for item in answer["Responses"].get(self._table.name, [])
+                ]
                 request = dict(answer.get("UnprocessedKeys") or {})
         return found
 

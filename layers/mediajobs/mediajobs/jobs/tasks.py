@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from mediajobs import notifications
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
-from mediajobs.batches import BatchRunner, BatchStore
+from mediajobs.batches import Batch, BatchRunner, BatchStore, batch_view
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
 from mediajobs.intake import take_in_product_image
@@ -155,6 +156,26 @@ def batch_runner() -> BatchRunner:
         job_state_machine_arn=settings.state_machine_arn,
         prodvisual=prodvisual_adapter,
         archiver=archiver,
+        on_job_final=job_final,
+        on_batch_completed=publish_batch_completed,
+    )
+
+
+def job_final(job: Job) -> None:
+    """A job reached a final state: its client notification, then its batch (if any)."""
+    notifications.notifier().job_finished(job)
+    batch_runner().job_finished(job)
+
+
+def publish_batch_completed(batch: Batch, jobs: list[Job]) -> None:
+    """``batch.completed`` to the batch's webhook (or the tenant's) and the event bus."""
+    view = batch_view(batch, jobs)
+    notifications.publish(
+        "batch.completed",
+        batch.tenant_id,
+        view.model_dump(mode="json"),
+        batch.webhook_url,
+        subject_id=batch.batch_id,
     )
 
 
