@@ -42,11 +42,12 @@ from mediajobs.api.schemas import CreatifyJobRequest, HttpUrl, JobRequest, Metad
 from mediajobs.errors import MediajobsError, PermanentProviderError, RetryableProviderError
 from mediajobs.intake import IntakeRefusedError
 from mediajobs.jobs.archiving import Archiver
-from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, TimelineEntry, utcnow
+from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, TimelineEntry, utcnow
 from mediajobs.jobs.pipeline import JobPipeline, error_from_provider
+from mediajobs.jobs.service import spec_from_request
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
-from mediajobs.providers.base import ProductInput, ProviderName, TaskState, WebhookNotice
+from mediajobs.providers.base import ProviderName, TaskState, WebhookNotice
 from mediajobs.providers.prodvisual import ProdVisualAdapter, ProdVisualOptions
 from mediajobs.providers.prodvisual.adapter import task_from_generation
 from mediajobs.providers.prodvisual.models import BatchRequest, GenerationStatus, WebhookPayload
@@ -257,26 +258,13 @@ class BatchService:
         return batch
 
     def _job(self, tenant_id: str, batch_id: str, item: JobRequest, now: datetime, base: str) -> Job:
-        product = item.product
         return Job(
             job_id=uuid.uuid4().hex,
             tenant_id=tenant_id,
             created_at=now,
             updated_at=now,
             deadline_at=now + timedelta(seconds=self.deadline_seconds),
-            spec=JobSpec(
-                provider=ProviderName(item.provider),
-                product=ProductInput(
-                    image_url=str(product.image_url) if product.image_url else None,
-                    page_url=str(product.page_url) if product.page_url else None,
-                    title=product.title,
-                    description=product.description,
-                    target_audience=product.target_audience,
-                ),
-                options=item.options.model_dump(mode="json", exclude_none=True),
-                webhook_url=str(item.webhook_url) if item.webhook_url else None,
-                metadata=item.metadata,
-            ),
+            spec=spec_from_request(item),
             public_base_url=base.rstrip("/"),
             callback_token=uuid.uuid4().hex if isinstance(item, CreatifyJobRequest) else None,
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now, detail=f"batch {batch_id}")],

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from mediajobs.api.auth import Authenticator
 from mediajobs.api.errors import ApiError, ErrorResponse
+from mediajobs.api.idempotency import IdempotentCreator
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches import BatchService, BatchStore
 from mediajobs.catalog import ProviderCatalog
@@ -45,6 +46,8 @@ class ApiServices:
     actions: JobActions
     catalog: ProviderCatalog
     uploads: UploadService
+    #: Idempotency-Key records (None: no idempotency table, the header is checked and ignored)
+    idempotency: IdempotentCreator | None
 
 
 @functools.cache
@@ -72,6 +75,11 @@ def default_services() -> ApiServices:
             s3=s3_client(),
             settings=settings,
         ),
+        idempotency=IdempotentCreator.on_table(
+            settings.idempotency_table, dynamodb_table(settings.idempotency_table).meta.client
+        )
+        if settings.idempotency_table
+        else None,
     )
 
 

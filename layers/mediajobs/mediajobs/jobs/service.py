@@ -36,6 +36,24 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
 
 
+def spec_from_request(request: JobRequest) -> JobSpec:
+    """The stored spec of a validated job request (POST /v1/jobs, uploads, batch items)."""
+    product = request.product
+    return JobSpec(
+        provider=ProviderName(request.provider),
+        product=ProductInput(
+            image_url=str(product.image_url) if product.image_url else None,
+            page_url=str(product.page_url) if product.page_url else None,
+            title=product.title,
+            description=product.description,
+            target_audience=product.target_audience,
+        ),
+        options=request.options.model_dump(mode="json", exclude_none=True),
+        webhook_url=str(request.webhook_url) if request.webhook_url else None,
+        metadata=request.metadata,
+    )
+
+
 class JobService:
     def __init__(
         self,
@@ -89,20 +107,7 @@ class JobService:
         raises ConcurrentUpdateError and starts nothing.
         """
         now = self.now()
-        product = request.product
-        spec = JobSpec(
-            provider=ProviderName(request.provider),
-            product=ProductInput(
-                image_url=str(product.image_url) if product.image_url else None,
-                page_url=str(product.page_url) if product.page_url else None,
-                title=product.title,
-                description=product.description,
-                target_audience=product.target_audience,
-            ),
-            options=request.options.model_dump(mode="json", exclude_none=True),
-            webhook_url=str(request.webhook_url) if request.webhook_url else None,
-            metadata=request.metadata,
-        )
+        spec = spec_from_request(request)
         job = Job(
             job_id=job_id,
             tenant_id=tenant_id,

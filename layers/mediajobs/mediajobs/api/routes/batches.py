@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.batches import BatchAccepted, BatchCreateRequest, BatchView
 
 
@@ -25,24 +26,32 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         responses={
             202: {"description": "accepted", "content": {"application/json": {"model": BatchAccepted}}},
             **ERROR_RESPONSES,
+            **IDEMPOTENCY_RESPONSES,
         },
         tags=["batches"],
     )
     def create_batch(request: Annotated[BatchCreateRequest, Body(embed=False)]) -> Response[BatchAccepted]:
-        batch = services().batches.create(tenant_id(app), request, public_base_url=public_base_url(app))
-        location = f"/v1/batches/{batch.batch_id}"
-        accepted = BatchAccepted(
-            batch_id=batch.batch_id,
-            status=batch.status,
-            total=len(batch.job_ids),
-            job_ids=batch.job_ids,
-            links={"self": location},
-        )
-        return Response(
-            status_code=HTTPStatus.ACCEPTED,
-            content_type=content_types.APPLICATION_JSON,
-            body=accepted,
-            headers={"Location": location},
+        tenant = tenant_id(app)
+
+        def create() -> Response[BatchAccepted]:
+            batch = services().batches.create(tenant, request, public_base_url=public_base_url(app))
+            location = f"/v1/batches/{batch.batch_id}"
+            accepted = BatchAccepted(
+                batch_id=batch.batch_id,
+                status=batch.status,
+                total=len(batch.job_ids),
+                job_ids=batch.job_ids,
+                links={"self": location},
+            )
+            return Response(
+                status_code=HTTPStatus.ACCEPTED,
+                content_type=content_types.APPLICATION_JSON,
+                body=accepted,
+                headers={"Location": location},
+            )
+
+        return idempotent_response(
+            app, services().idempotency, operation="batches", tenant_id=tenant, create=create
         )
 
     @app.get("/v1/batches/<batch_id>", summary="Get a batch", responses=ERROR_RESPONSES, tags=["batches"])

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.api.schemas import JobAccepted, JobRequest, JobView, Links
 
 
@@ -21,19 +22,27 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         responses={
             202: {"description": "accepted", "content": {"application/json": {"model": JobAccepted}}},
             **ERROR_RESPONSES,
+            **IDEMPOTENCY_RESPONSES,
         },
         tags=["jobs"],
     )
     def create_job(request: Annotated[JobRequest, Body(embed=False)]) -> Response[JobAccepted]:
-        job = services().jobs.create(tenant_id(app), request, public_base_url=public_base_url(app))
-        accepted = JobAccepted(
-            job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}")
-        )
-        return Response(
-            status_code=HTTPStatus.ACCEPTED,
-            content_type=content_types.APPLICATION_JSON,
-            body=accepted,
-            headers={"Location": accepted.links.self},
+        tenant = tenant_id(app)
+
+        def create() -> Response[JobAccepted]:
+            job = services().jobs.create(tenant, request, public_base_url=public_base_url(app))
+            accepted = JobAccepted(
+                job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}")
+            )
+            return Response(
+                status_code=HTTPStatus.ACCEPTED,
+                content_type=content_types.APPLICATION_JSON,
+                body=accepted,
+                headers={"Location": accepted.links.self},
+            )
+
+        return idempotent_response(
+            app, services().idempotency, operation="jobs", tenant_id=tenant, create=create
         )
 
     @app.get(
