@@ -127,6 +127,7 @@ def reset_service_caches() -> None:
         tasks.http_client,
         tasks.provider_webhooks,
         tasks.batch_runner,
+        tasks.reconciler,
     ):
         cached.cache_clear()
     from mediajobs import notifications  # noqa: PLC0415

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     poll_initial_seconds: Annotated[int, Field(ge=1)] = 30
     poll_max_seconds: Annotated[int, Field(ge=1)] = 600
     job_deadline_seconds: Annotated[int, Field(ge=1)] = 21600
+    #: how long past its deadline a job may stay unfinished before the reconciler finishes it
+    reconcile_grace_seconds: Annotated[int, Field(ge=0)] = 600
 
     #: client notifications (mediajobs.notifications): one execution per event, an EventBridge bus
     notification_state_machine_arn: str = ""

@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 PROVIDER_TASK_INDEX = "ProviderTaskIndex"
+ACTIVE_JOBS_INDEX = "ActiveJobsIndex"
+ACTIVE_SHARDS = 8
+
+
+def active_shard(job_id: str) -> str:
+    """Jobs in flight spread over a few partitions of ActiveJobsIndex."""
+    return f"ACTIVE#{int(job_id[:4], 16) % ACTIVE_SHARDS}" if job_id[:4].isalnum() else "ACTIVE#0"
+
+
 TENANT_INDEX = "TenantIndex"
 TENANT_FILTER_INDEX = "TenantFilterIndex"
 
@@ -147,6 +156,23 @@ class JobStore:
                 )
                 time.sleep(0.02 * (attempt + 1))
         raise ConcurrentUpdateError(f"job {job_id} kept changing; gave up after {attempts} attempts")
+
+    def overdue_job_ids(self, before: datetime, *, limit: int = 200) -> list[str]:
+        """Jobs not final whose deadline is before ``before`` (a Query per shard, no scan)."""
+        cutoff = f"{before.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
+        found: list[str] = []
+        for shard in range(ACTIVE_SHARDS):
+            kwargs: dict[str, Any] = {
+                "IndexName": ACTIVE_JOBS_INDEX,
+                "KeyConditionExpression": Key("gsi4pk").eq(f"ACTIVE#{shard}") & Key("gsi4sk").lt(cutoff),
+                "Limit": limit,
+            }
+            try:
+                answer = self._table.query(**kwargs)
+            except ClientError as exc:
+                raise self._failed("query", exc) from exc
+            found += [str(i["pk"]).removeprefix("JOB#") for i in answer.get("Items", [])]
+        return found[:limit]
 
     def find_many(self, job_ids: Collection[str]) -> list[Job]:
         """Several jobs in as few reads as DynamoDB allows (100 keys a request)."""
@@ -299,6 +325,12 @@ class JobStore:
         item = _to_item(job) | _job_key(job.job_id) | {"type": "job"} | _tenant_keys(job)
         if job.task is not None:
             item |= {"gsi1pk": f"{job.provider.value}#{job.task.task_id}", "gsi1sk": f"JOB#{job.job_id}"}
+        if not job.status.final:
+            # sparse: only jobs still in flight are in ActiveJobsIndex, sorted by deadline
+            item |= {
+                "gsi4pk": active_shard(job.job_id),
+                "gsi4sk": f"{job.deadline_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}#{job.job_id}",
+            }
         kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition}
         if values:
             kwargs["ExpressionAttributeValues"] = values

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -18,6 +19,7 @@ from mediajobs.intake import take_in_product_image
 from mediajobs.jobs.archiving import Archiver
 from mediajobs.jobs.models import Job, ProductImage
 from mediajobs.jobs.pipeline import JobPipeline
+from mediajobs.jobs.reconciler import Reconciler
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName
 from mediajobs.providers.prodvisual import ProdVisualAdapter
@@ -158,6 +160,19 @@ def batch_runner() -> BatchRunner:
         archiver=archiver,
         on_job_final=job_final,
         on_batch_completed=publish_batch_completed,
+    )
+
+
+@functools.cache
+def reconciler() -> Reconciler:
+    settings = get_settings()
+    return Reconciler(
+        pipeline=pipeline(),
+        archiver=archiver,
+        sfn=sfn_client(),
+        job_state_machine_arn=settings.state_machine_arn,
+        on_job_final=job_final,
+        grace=timedelta(seconds=settings.reconcile_grace_seconds),
     )
 
 
