@@ -23,6 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     with LocalStack(api_port=0) as stack:
         stack.seed_sample_job()
+        stack.seed_sample_batch()
         functions = stack.template.functions
         if args.function not in functions:
             sys.exit(f"unknown function {args.function!r}; template.yaml has: {', '.join(sorted(functions))}")

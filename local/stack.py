@@ -46,6 +46,8 @@ DEFAULT_TENANT = "local"
 SAMPLE_JOB_ID = "0123456789abcdef0123456789abcdef"
 SAMPLE_CALLBACK_TOKEN = "sample-callback-token"  # noqa: S105 - a sample, used only on loopback
 SAMPLE_PRODUCT = ROOT / "local" / "assets" / "sample-product.png"
+SAMPLE_BATCH_ID = "fedcba9876543210fedcba9876543210"
+SAMPLE_BATCH_JOB_IDS = ("0123456789abcdef0123456789abcd01", "0123456789abcdef0123456789abcd02")
 
 #: environment only the local stack sets (the deployed template never does)
 LOCAL_ONLY_ENVIRONMENT = {
@@ -276,6 +278,31 @@ class LocalStack:
 
         ``make invoke`` seeds it so ``events/submit_job.json`` and friends act on a real record.
         """
+        self._seed_job(SAMPLE_JOB_ID, "prodvisual", {"style": "lifestyle", "format": "png"})
+        return SAMPLE_JOB_ID
+
+    def seed_sample_batch(self) -> str:
+        """The batch the sample batch events name: one ProdVisual item and one Creatify item."""
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        from mediajobs.aws import dynamodb_table  # noqa: PLC0415 - needs the stack's environment
+        from mediajobs.batches import Batch, BatchStore  # noqa: PLC0415
+
+        self._seed_job(SAMPLE_BATCH_JOB_IDS[0], "prodvisual", {"style": "mockup"}, batch_id=SAMPLE_BATCH_ID)
+        self._seed_job(SAMPLE_BATCH_JOB_IDS[1], "creatify", {"stop_after": "image"}, batch_id=SAMPLE_BATCH_ID)
+        BatchStore(dynamodb_table(self.table_name)).create(
+            Batch(
+                batch_id=SAMPLE_BATCH_ID,
+                tenant_id=DEFAULT_TENANT,
+                job_ids=list(SAMPLE_BATCH_JOB_IDS),
+                created_at=datetime.now(UTC),
+            )
+        )
+        return SAMPLE_BATCH_ID
+
+    def _seed_job(
+        self, job_id: str, provider: str, options: dict[str, Any], batch_id: str | None = None
+    ) -> None:
         import hashlib  # noqa: PLC0415
         from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
@@ -285,17 +312,17 @@ class LocalStack:
         from mediajobs.providers.base import ProductInput, ProviderName  # noqa: PLC0415
 
         data = SAMPLE_PRODUCT.read_bytes()
-        key = f"inputs/{SAMPLE_JOB_ID}/product.png"
+        key = f"inputs/{job_id}/product.png"
         s3_client().put_object(Bucket=self.bucket_name, Key=key, Body=data, ContentType="image/png")
         now = datetime.now(UTC)
         job = Job(
-            job_id=SAMPLE_JOB_ID,
+            job_id=job_id,
             tenant_id=DEFAULT_TENANT,
             deadline_at=now + timedelta(seconds=self.timing.job_deadline_seconds),
             spec=JobSpec(
-                provider=ProviderName.PRODVISUAL,
+                provider=ProviderName(provider),
                 product=ProductInput(image_url="https://shop.example.com/images/aurora-bottle.png"),
-                options={"style": "lifestyle", "format": "png"},
+                options=options,
             ),
             public_base_url=self.api_url,
             product_image=ProductImage(
@@ -307,9 +334,9 @@ class LocalStack:
                 sha256=hashlib.sha256(data).hexdigest(),
             ),
             callback_token=SAMPLE_CALLBACK_TOKEN,
+            batch_id=batch_id,
         )
         JobStore(dynamodb_table(self.table_name)).create(job)
-        return SAMPLE_JOB_ID
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Run one function with one event through the Lambda API (``sam local invoke``)."""

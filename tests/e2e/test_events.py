@@ -15,6 +15,7 @@ import pytest
 from local.sample_shop import SampleShop
 from local.stack import SAMPLE_JOB_ID, LocalStack
 
+from tests.e2e.conftest import Client
 from tests.e2e.test_uploads import seed_sample_upload
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -31,7 +32,14 @@ def event(name: str, shop: SampleShop | None = None) -> dict[str, Any]:
 
 
 def test_every_event_file_is_covered_here() -> None:
-    covered = set(API_EVENTS) | set(WEBHOOK_EVENTS) | {name for name, _ in TASK_SEQUENCE} | set(S3_EVENTS)
+    covered = (
+        set(API_EVENTS)
+        | set(WEBHOOK_EVENTS)
+        | {name for name, _ in TASK_SEQUENCE}
+        | set(S3_EVENTS)
+        | {name for name, _, _ in BATCH_SEQUENCE}
+        | {"reconcile_jobs.json"}
+    )
     assert {p.name for p in EVENTS.glob("*.json")} == covered
 
 
@@ -132,3 +140,44 @@ def test_task_events_run_the_sample_job_to_succeeded(stack: LocalStack, sample_j
         answer = stack.invoke(FUNCTIONS[name.removesuffix(".json")], event(name))
         assert {k: answer[k] for k in expected} == expected, (name, answer)
     assert sample_job == SAMPLE_JOB_ID
+
+
+BATCH_SEQUENCE = [
+    # (event, function, what its answer must contain); "batch_sample" becomes the provider's id
+    ("plan_batch.json", "PlanBatchFunction", {"batch_id": "fedcba9876543210fedcba9876543210"}),
+    ("start_batch_item.json", "StartBatchItemFunction", {"outcome": "started"}),
+    ("submit_provider_batch.json", "SubmitProviderBatchFunction", {"next": "await"}),
+    ("await_provider_batch.json", "AwaitProviderBatchFunction", {}),
+    ("check_provider_batch.json", "CheckProviderBatchFunction", {"next": "finish"}),
+    ("finish_provider_batch.json", "FinishProviderBatchFunction", {"jobs": 1}),
+    ("close_batch.json", "CloseBatchFunction", {}),
+]
+
+
+def test_batch_task_events_run_the_sample_batch(stack: LocalStack, client: Client) -> None:
+    assert stack.sandboxes is not None
+    stack.seed_sample_batch()
+    provider_batch_id = "batch_sample"
+    answers: dict[str, Any] = {}
+    for name, function, expected in BATCH_SEQUENCE:
+        payload = json.loads((EVENTS / name).read_text().replace("batch_sample", provider_batch_id))
+        if name == "check_provider_batch.json":
+            time.sleep(stack.sandboxes.prodvisual.settings.batch_item_seconds + 1.0)
+        answers[name] = answer = stack.invoke(function, payload)
+        assert {k: answer[k] for k in expected} == expected, (name, answer)
+        if name == "submit_provider_batch.json":
+            provider_batch_id = answer["provider_batch_id"]
+    assert answers["plan_batch.json"]["groups"] == [
+        {"kind": "provider_batch", "job_ids": ["0123456789abcdef0123456789abcd01"]},
+        {"kind": "single", "job_ids": ["0123456789abcdef0123456789abcd02"]},
+    ]
+    assert client.wait_final("0123456789abcdef0123456789abcd02")["status"] == "succeeded"
+    assert stack.invoke("CloseBatchFunction", {"batch_id": "fedcba9876543210fedcba9876543210"}) == {
+        "completed": True
+    }
+
+
+def test_the_reconciler_event_runs_its_sweep(stack: LocalStack) -> None:
+    answer = stack.invoke("ReconcileJobsFunction", event("reconcile_jobs.json"))
+
+    assert all(isinstance(count, int) and count > 0 for count in answer["outcomes"].values())
