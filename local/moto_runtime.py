@@ -287,6 +287,10 @@ class MotoRuntime:
         self._previous_moto_port: str | None = None
         self._handlers: dict[str, _Registration] = {}
         self._handlers_lock = threading.Lock()
+        # one invocation at a time per function, as one warm Lambda container runs them; functions
+        # in one group share a lock (code that keeps per-request state on shared class attributes)
+        self._container_locks: dict[str, threading.Lock] = {}
+        self._lock_groups: dict[str, str] = {}
         self._session: boto3.Session | None = None
 
     # lifecycle
@@ -428,6 +432,17 @@ class MotoRuntime:
 
     # handlers
 
+    def share_container(self, group: str, function_names: list[str]) -> None:
+        """Run these functions' invocations one at a time between them (see ``_container_lock``)."""
+        with self._handlers_lock:
+            for name in function_names:
+                self._lock_groups[name] = group
+
+    def _container_lock(self, function_name: str) -> threading.Lock:
+        with self._handlers_lock:
+            key = self._lock_groups.get(function_name, function_name)
+            return self._container_locks.setdefault(key, threading.Lock())
+
     def register(self, function_name: str, handler: Handler, *, timeout: float | None = None) -> None:
         """Run ``handler`` for every invocation of the Lambda function ``function_name``.
 
@@ -491,7 +506,8 @@ class MotoRuntime:
             }
             payload = ""
         else:
-            error, payload = self._run(registration.handler, _decode_event(event), context)
+            with self._container_lock(name):
+                error, payload = self._run(registration.handler, _decode_event(event), context)
         elapsed = time.monotonic() - started
         if error is None and self.enforce_timeouts and elapsed > timeout:
             error = {

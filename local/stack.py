@@ -193,6 +193,12 @@ class LocalStack:
                 environment |= QUIET_ENVIRONMENT
             self._saved_environment = {key: os.environ.get(key) for key in environment}
             os.environ.update(environment)
+            # Powertools' HTTP resolvers keep the current request on class attributes: in one
+            # process, the HTTP functions must not serve two requests at once
+            http_functions = sorted({route.function for route in self.template.routes})
+            self.runtime.share_container(
+                "http", [self.provisioned.function_name(logical_id) for logical_id in http_functions]
+            )
             add_layers_to_path(self.template)
             reset_service_caches()
             self.add_api_key(self.api_key, DEFAULT_TENANT)

@@ -8,6 +8,9 @@ import pytest
 
 from tests.support.servers import MediaHost, WebhookReceiver
 
+#: fails the run if a mediajobs log line of any test carries a secret (tests/support/log_audit.py)
+pytest_plugins = ("tests.support.log_audit",)
+
 
 @pytest.fixture(scope="session")
 def media_host() -> Iterator[MediaHost]:

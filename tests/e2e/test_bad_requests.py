@@ -150,3 +150,34 @@ def test_the_openapi_document_describes_the_job_routes(client: Client) -> None:
     assert "post" in document["paths"]["/v1/jobs"]
     assert "get" in document["paths"]["/v1/jobs/{job_id}"]
     assert set(document["paths"]["/v1/jobs"]["post"]["responses"]) >= {"202", "401", "422"}
+
+
+def test_concurrent_requests_of_two_tenants_each_get_their_own_jobs(
+    stack: LocalStack, shop: SampleShop
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {
+        "provider": "prodvisual",
+        "product": {"image_url": shop.url("product.png")},
+        "options": {"style": "mockup"},
+    }
+    keys = [stack.api_key, "other-tenant-key"] * 6
+
+    def create(key: str) -> tuple[str, str]:
+        answer = httpx.post(
+            f"{stack.api_url}/v1/jobs", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        )
+        assert answer.status_code == 202, answer.text
+        return key, answer.json()["job_id"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        created = list(pool.map(create, keys))
+
+    for key, job_id in created:
+        mine = httpx.get(f"{stack.api_url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {key}"})
+        other = "other-tenant-key" if key == stack.api_key else stack.api_key
+        theirs = httpx.get(f"{stack.api_url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {other}"})
+        assert (mine.status_code, theirs.status_code) == (200, 404)
+    for key, job_id in created:
+        assert Client(stack.api_url, key).wait_final(job_id, timeout=120)["status"] == "succeeded"

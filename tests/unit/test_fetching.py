@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask, Response, redirect, request
 from local.sandboxes.common import RunningServer
 from PIL import Image
@@ -20,16 +29,20 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from mediajobs.errors import MediajobsError
 from mediajobs.fetching import (
+    PIN_EXTENSION,
     Download,
     FetchError,
     NotAnImageError,
+    PinnedNetworkBackend,
     TooLargeError,
     UnsafeUrlError,
     UrlPolicy,
     check_url,
     fetch_image,
     open_stream,
+    post_pinned,
     redact,
+    safe_client,
 )
 
 PUBLIC = "93.184.215.14"
@@ -44,6 +57,15 @@ NAMES = {
     "rebind.example.com": [PUBLIC, "192.168.1.20"],
     "mapped.example.com": ["::ffff:10.1.2.3"],
     "cgnat.example.com": ["100.100.100.100"],
+    "private172.example.com": ["172.20.1.1"],
+    "linklocal.example.com": ["169.254.1.1"],
+    "ula.example.com": ["fd00::1"],
+    "linklocal6.example.com": ["fe80::1"],
+    "mixed.example.com": [PUBLIC, "::1"],
+    "zero.example.com": ["0.0.0.0"],  # noqa: S104 - an answer of the fake DNS, not a bind address
+    "compat.example.com": ["::7f00:1"],
+    "nat64.example.com": ["64:ff9b::a9fe:a9fe"],
+    "metadata6.example.com": ["fd00:ec2::254"],
 }
 
 
@@ -70,6 +92,7 @@ class Server:
 
     def __init__(self) -> None:
         self.hits: list[str] = []
+        self.hosts: list[str] = []
         self.png = _image("PNG", (64, 48))
         self.jpeg = _image("JPEG", (80, 60))
         self.webp = _image("WEBP", (32, 16))
@@ -79,6 +102,7 @@ class Server:
         @app.before_request
         def record() -> None:
             self.hits.append(request.path)
+            self.hosts.append(request.host)
 
         @app.get("/image.<ext>")
         def image(ext: str) -> Response:
@@ -172,7 +196,11 @@ def client() -> Iterator[httpx.Client]:
 
 # --- check_url ----------------------------------------------------------------------------------
 
+# Every spelling below must be refused before any request is sent. 6to4 (2002::/16) and NAT64
+# (64:ff9b::/96) addresses are refused when the IPv4 address inside them would be; the deprecated
+# IPv4-compatible form (::a.b.c.d) is refused whatever it embeds; Teredo (2001::/32) always.
 UNSAFE_URLS = [
+    # schemes other than http(s), and URLs that are not absolute
     "ftp://cdn.example.com/a.png",
     "file:///etc/passwd",
     "gopher://cdn.example.com/",
@@ -235,12 +263,71 @@ UNSAFE_URLS = [
     "http://%31%32%37.0.0.1/",
     "http://127\uff0e0\uff0e0\uff0e1/",
     "http://256.0.0.1/",
+    "dict://127.0.0.1:11211/",
+    "ws://cdn.example.com/",
+    # loopback: other addresses of 127/8, case and trailing dots, upper-case scheme
+    "http://127.0.0.2/",
+    "HTTP://127.0.0.1/",
+    "http://LOCALHOST/",
+    "http://localhost./",
+    "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+    # private ranges at their edges
+    "http://172.31.255.254/",
+    "http://192.168.255.255/",
+    "http://private172.example.com/",
+    # the metadata service: decimal, octal, hex, mixed and short forms, IPv6 wrappings
+    "http://0251.0376.0251.0376/",  # refused by the URL parser (octal with a leading 0)
+    "http://0xA9FEA9FE/",
+    "http://0xa9.0xfe.0xa9.0xfe/",
+    "http://169.254.43518/",
+    "http://169.16689662/",
+    "http://0xA9.254.0251.0376/",
+    "http://0xa9.0376.43518/",
+    "http://169.254.169.254./",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[::ffff:a9fe:a9fe]/",
+    "http://metadata6.example.com/",
+    "http://linklocal.example.com/",
+    # CGNAT and the unspecified address
+    "http://100.64.0.0/",
+    "http://0.0.0.0:8080/",
+    "http://0x00000000/",
+    "http://zero.example.com/",
+    # IPv6: link-local and unique-local at their edges, resolved names, IPv4-compatible forms
+    "http://[febf::1]/",
+    "http://[fdff:ffff::1]/",
+    "http://ula.example.com/",
+    "http://linklocal6.example.com/",
+    "http://[::127.0.0.1]/",
+    "http://[::7f00:1]/",
+    "http://[::10.0.0.1]/",
+    "http://compat.example.com/",
+    "http://[::ffff:0:0]/",
+    # NAT64, 6to4 and Teredo addresses that reach inside
+    "http://[64:ff9b::7f00:1]/",
+    "http://[64:ff9b::169.254.169.254]/",
+    "http://nat64.example.com/",
+    "http://[2002:7f00:1::]/",
+    "http://[2002:a9fe:a9fe::]/",
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+    # userinfo, fragment and query tricks
+    "http://example.com@127.0.0.1/",
+    "http://example.com:80@169.254.169.254/",
+    "http://127.0.0.1#@example.com/",
+    "http://127.0.0.1?@example.com/",
+    # a name with one public and one loopback address, and with a trailing dot
+    "http://mixed.example.com/",
+    "https://internal.example.com./",
 ]
+
+
+def test_the_ssrf_list_has_at_least_40_distinct_spellings() -> None:
+    assert len(set(UNSAFE_URLS)) == len(UNSAFE_URLS) >= 40
+    print(f"SSRF spellings refused: {len(UNSAFE_URLS)}")
 
 
 @pytest.mark.parametrize("url", UNSAFE_URLS)
 def test_check_url_refuses_unsafe_urls(url: str) -> None:
-    assert len(UNSAFE_URLS) >= 25
     with pytest.raises(UnsafeUrlError) as caught:
         check_url(url, SAFE)
     assert isinstance(caught.value, MediajobsError)
@@ -261,11 +348,45 @@ def test_check_url_refuses_unsafe_urls(url: str) -> None:
         ("http://224.0.0.1/", "multicast"),
         ("http://[fe80::1]/", "link-local"),
         ("http://0.0.0.0/", "unspecified"),
+        ("http://example.com@127.0.0.1/", "credentials"),
+        ("http://[::7f00:1]/", "deprecated IPv4-compatible IPv6 address (IPv4 127.0.0.1 inside IPv6)"),
+        ("http://[2002:a9fe:a9fe::]/", "metadata service (IPv4 169.254.169.254 inside IPv6)"),
+        ("http://mixed.example.com/", "'mixed.example.com' (::1): a loopback address"),
     ],
 )
 def test_check_url_says_why_a_url_is_refused(url: str, reason: str) -> None:
     with pytest.raises(UnsafeUrlError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         check_url(url, SAFE)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/",
+        "http://2852039166/",
+        "http://0xA9FEA9FE/",
+        "http://0xa9.0xfe.0xa9.0xfe/",
+        "http://169.254.43518/",
+        "http://169.16689662/",
+        "http://0xa9.0376.43518/",
+        "http://169.254.169.254./",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[64:ff9b::169.254.169.254]/",
+        "http://[fd00:ec2::254]/",
+        "http://metadata.example.com/",
+    ],
+)
+def test_every_spelling_of_the_metadata_service_is_named_as_such(url: str) -> None:
+    with pytest.raises(UnsafeUrlError, match="the cloud instance metadata service"):
+        check_url(url, replace(SAFE, allow_loopback=True))
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [("http://[64:ff9b::808:808]/", "64:ff9b::808:808"), ("http://[2002:808:808::]/", "2002:808:808::")],
+)
+def test_nat64_and_6to4_addresses_of_a_public_ipv4_address_are_allowed(url: str, address: str) -> None:
+    assert [str(a) for a in check_url(url, SAFE).addresses] == [address]
 
 
 @pytest.mark.parametrize(
@@ -503,6 +624,21 @@ def test_errors_never_show_the_query_of_a_presigned_url(server: Server, client: 
     assert "/status/404" in str(caught.value)
 
 
+def test_the_request_line_httpx_logs_shows_no_query(
+    server: Server, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given httpx logging at INFO, as on Lambda, where it writes one line per request
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        # When a presigned URL is downloaded
+        url = server.url("/bytes/10?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=s3cr3t")
+        with open_stream(client, url, LOOPBACK_OK, max_bytes=100, timeout=5) as download:
+            download.read()
+
+    # Then the line names the host and path only
+    lines = [record.getMessage() for record in caplog.records if record.name == "httpx"]
+    assert lines == [f'HTTP Request: GET {server.url("/bytes/10")} "HTTP/1.1 200 OK"']
+
+
 # --- fetch_image ------------------------------------------------------------------------------
 
 
@@ -546,3 +682,375 @@ def test_fetch_image_says_what_it_found_instead_of_an_image(
 def test_fetch_image_is_bounded(server: Server, client: httpx.Client) -> None:
     with pytest.raises(TooLargeError):
         fetch_image(client, server.url("/stream/500000"), LOOPBACK_OK, max_bytes=100_000)
+
+
+# --- connections go to the vetted address (no DNS rebinding window) ---------------------------------
+
+
+class SequenceResolver:
+    """A resolver whose answers change between calls, like a rebinding DNS server."""
+
+    def __init__(self, *rounds: list[str]) -> None:
+        self.rounds = list(rounds)
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return self.rounds[min(len(self.asked), len(self.rounds)) - 1]
+
+
+def http_answer(status: str = "200 OK", body: bytes = b"", headers: tuple[str, ...] = ()) -> bytes:
+    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class SpyStream(httpcore.NetworkStream):
+    """One fake connection: records what is written and TLS, answers from the script."""
+
+    def __init__(self, spy: SpyBackend, answer: bytes) -> None:
+        self.spy = spy
+        self.answer = answer
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        chunk, self.answer = self.answer[:max_bytes], self.answer[max_bytes:]
+        return chunk
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.spy.sent += buffer
+
+    def close(self) -> None:
+        pass
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        self.spy.tls_hostnames.append(server_hostname)
+        return self
+
+
+class SpyBackend(httpcore.NetworkBackend):
+    """Stands in for sockets: where each connection went, what was sent, one scripted answer each."""
+
+    def __init__(self, *answers: bytes, unreachable: frozenset[str] = frozenset()) -> None:
+        self.answers = list(answers)
+        self.unreachable = unreachable
+        self.attempts: list[tuple[str, int]] = []
+        self.connections: list[tuple[str, int]] = []
+        self.tls_hostnames: list[str | None] = []
+        self.sent = b""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        self.attempts.append((host, port))
+        if host in self.unreachable:
+            raise httpcore.ConnectError(f"{host} is unreachable")
+        self.connections.append((host, port))
+        return SpyStream(self, self.answers.pop(0))
+
+    def header(self, name: str) -> list[str]:
+        """Every value of header ``name`` in the requests sent."""
+        prefix = f"{name.lower()}:"
+        lines = self.sent.decode("latin-1").split("\r\n")
+        return [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith(prefix)]
+
+
+def test_a_rebinding_host_is_connected_to_the_address_that_was_vetted() -> None:
+    # Given a name that resolves to a public address first and to loopback the next time
+    resolver = SequenceResolver([PUBLIC], ["127.0.0.1"])
+    spy = SpyBackend(http_answer(body=b"img"))
+    policy = UrlPolicy(resolver=resolver)
+
+    # When it is downloaded
+    with (
+        safe_client(policy, network_backend=spy) as http,
+        open_stream(http, "https://rebind-once.example.com/a.png", policy, max_bytes=100) as download,
+    ):
+        body = download.read()
+
+    # Then the name was resolved once and the one connection went to the vetted address,
+    # with the Host header and TLS server name of the original host
+    assert resolver.asked == ["rebind-once.example.com"]
+    assert spy.connections == [(PUBLIC, 443)]
+    assert spy.header("host") == ["rebind-once.example.com"]
+    assert spy.tls_hostnames == ["rebind-once.example.com"]
+    assert body == b"img"
+
+
+def test_a_safe_client_vets_and_pins_a_request_by_itself() -> None:
+    # Given a rebinding name and a safe client used directly (no open_stream)
+    resolver = SequenceResolver([PUBLIC], ["127.0.0.1"])
+    spy = SpyBackend(http_answer(body=b"ok"))
+
+    # When a request is sent
+    with safe_client(UrlPolicy(resolver=resolver), network_backend=spy) as http:
+        answer = http.get("http://rebind-once.example.com:8080/x?sig=1")
+
+    # Then the transport resolved the name once and connected to what it vetted
+    assert (answer.status_code, answer.content) == (200, b"ok")
+    assert resolver.asked == ["rebind-once.example.com"]
+    assert spy.connections == [(PUBLIC, 8080)]
+    assert spy.header("host") == ["rebind-once.example.com:8080"]
+    assert spy.tls_hostnames == []
+
+
+def test_a_safe_client_refuses_an_unsafe_url_before_connecting() -> None:
+    spy = SpyBackend(http_answer())
+    with (
+        safe_client(SAFE, network_backend=spy) as http,
+        pytest.raises(UnsafeUrlError, match="metadata service"),
+    ):
+        http.get("http://0xA9FEA9FE/latest/meta-data/")
+    assert spy.attempts == []
+
+
+def test_a_redirect_from_a_public_host_to_the_metadata_service_is_refused() -> None:
+    # Given a public host that redirects to the metadata service
+    spy = SpyBackend(
+        http_answer("302 Found", headers=("Location: http://169.254.169.254/latest/meta-data/",))
+    )
+
+    # When it is fetched
+    with (
+        safe_client(SAFE, network_backend=spy) as http,
+        pytest.raises(UnsafeUrlError, match="metadata service"),
+    ):
+        open_only(http, "https://cdn.example.com/out.png", SAFE, max_bytes=100)
+
+    # Then only the public host was connected to
+    assert spy.attempts == [(PUBLIC, 443)]
+
+
+def test_a_vetted_address_of_another_host_is_not_used_for_a_request() -> None:
+    # Given a request that carries the vetting of a public host but names an internal one
+    spy = SpyBackend(http_answer())
+    vetted = check_url("https://cdn.example.com/", SAFE)
+    with safe_client(SAFE, network_backend=spy) as http:
+        request = http.build_request(
+            "GET", "https://internal.example.com/", extensions={PIN_EXTENSION: vetted}
+        )
+
+        # When it is sent, then the transport vets the URL it really names and refuses it
+        with pytest.raises(UnsafeUrlError, match="private network"):
+            http.send(request)
+    assert spy.attempts == []
+
+
+def test_the_pinned_backend_connects_nowhere_outside_a_vetted_request() -> None:
+    spy = SpyBackend(http_answer())
+    with pytest.raises(httpcore.ConnectError, match="no vetted address"):
+        PinnedNetworkBackend(spy).connect_tcp("cdn.example.com", 443)
+    assert spy.attempts == []
+
+
+def test_a_host_with_several_addresses_is_tried_on_its_vetted_addresses_only() -> None:
+    # Given a name with two public addresses, the first of which does not answer
+    policy = UrlPolicy(resolver=SequenceResolver([PUBLIC, "93.184.215.15"], ["127.0.0.1"]))
+    spy = SpyBackend(http_answer(body=b"img"), unreachable=frozenset({PUBLIC}))
+
+    # When it is fetched
+    with safe_client(policy, network_backend=spy) as http:
+        fetched = http.get("https://two.example.com/a.png")
+
+    # Then the second vetted address was used, never a new resolution
+    assert fetched.content == b"img"
+    assert spy.attempts == [(PUBLIC, 443), ("93.184.215.15", 443)]
+
+
+def test_a_plain_client_never_opens_the_connection_itself(server: Server, client: httpx.Client) -> None:
+    # Given a name no real DNS knows, vetted to the loopback server once and to a private
+    # address afterwards, and a plain httpx client (which would resolve the name again)
+    resolver = SequenceResolver(["127.0.0.1"], ["10.9.9.9"])
+    policy = UrlPolicy(allow_loopback=True, resolver=resolver)
+
+    # When it is fetched through that client
+    fetched = fetch_image(client, f"http://shop.invalid:{server.port}/image.png", policy, max_bytes=100_000)
+
+    # Then the connection went to the vetted address and the server saw the original Host
+    assert fetched.data == server.png
+    assert resolver.asked == ["shop.invalid"]
+    assert server.hosts[-1] == f"shop.invalid:{server.port}"
+
+
+def test_post_pinned_posts_to_the_vetted_address_and_returns_the_status() -> None:
+    # Given a webhook URL whose name rebinds to loopback after it was vetted
+    resolver = SequenceResolver([PUBLIC], ["127.0.0.1"])
+    spy = SpyBackend(http_answer("204 No Content"))
+
+    # When an event is posted
+    with safe_client(network_backend=spy) as http:
+        status = post_pinned(
+            http,
+            "https://hooks.example.com/in?token=abc",
+            UrlPolicy(resolver=resolver),
+            content=b'{"type":"job.succeeded"}',
+            headers={"content-type": "application/json"},
+            timeout=5,
+        )
+
+    # Then it went once, to the vetted address, with the body, and its status is returned
+    assert status == 204
+    assert spy.connections == [(PUBLIC, 443)]
+    assert spy.header("host") == ["hooks.example.com"]
+    assert spy.sent.endswith(b'{"type":"job.succeeded"}')
+
+
+def test_post_pinned_does_not_follow_a_redirect() -> None:
+    spy = SpyBackend(http_answer("307 Temporary Redirect", headers=("Location: http://127.0.0.1/",)))
+    with safe_client(network_backend=spy) as http:
+        status = post_pinned(http, "https://cdn.example.com/hook", SAFE, content=b"{}", headers={}, timeout=5)
+    assert status == 307
+    assert spy.attempts == [(PUBLIC, 443)]
+
+
+def test_post_pinned_refuses_an_unsafe_url_before_connecting() -> None:
+    spy = SpyBackend(http_answer())
+    with (
+        safe_client(network_backend=spy) as http,
+        pytest.raises(UnsafeUrlError, match="credentials"),
+    ):
+        post_pinned(http, "https://example.com@127.0.0.1/", SAFE, content=b"{}", headers={}, timeout=5)
+    assert spy.attempts == []
+
+
+def test_post_pinned_reports_a_connection_failure_without_the_query() -> None:
+    spy = SpyBackend(unreachable=frozenset({PUBLIC}))
+    with safe_client(network_backend=spy) as http, pytest.raises(FetchError) as caught:
+        post_pinned(
+            http, "https://cdn.example.com/hook?token=s3cr3t", SAFE, content=b"{}", headers={}, timeout=5
+        )
+    assert str(caught.value) == "could not POST to https://cdn.example.com/hook: ConnectError"
+    assert caught.value.retryable
+
+
+def test_a_safe_client_keeps_no_cookies() -> None:
+    spy = SpyBackend(http_answer(headers=("Set-Cookie: session=abc; Path=/",)), http_answer(body=b"second"))
+    with safe_client(SAFE, network_backend=spy) as http:
+        http.get("https://cdn.example.com/a")
+        http.get("https://cdn.example.com/b")
+        assert not http.cookies
+    assert spy.header("cookie") == []
+
+
+# --- TLS: SNI and the certificate check stay on the host name ---------------------------------------
+
+
+class TlsServer:
+    """An HTTPS server on loopback with a certificate for ``shop.test`` only, recording SNI."""
+
+    def __init__(self, directory: Path) -> None:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fetch-test CA")])
+        now = datetime.now(UTC)
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key = ec.generate_private_key(ec.SECP256R1())
+        leaf = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.test")]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("shop.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        cert_file, key_file = directory / "leaf.pem", directory / "leaf.key"
+        cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self.client_context = ssl.create_default_context(
+            cadata=ca.public_bytes(serialization.Encoding.PEM).decode()
+        )
+        self.server_names: list[str | None] = []
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(cert_file, key_file)
+        server_context.sni_callback = self._record_server_name
+        app = Flask("fetch-tls-test")
+        self.png = _image("PNG", (8, 8))
+
+        @app.get("/image.png")
+        def image() -> Response:
+            return Response(self.png, mimetype="image/png")
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=server_context)
+        self.port = self.server.server_port
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        self.running = RunningServer(self.server, thread, f"https://127.0.0.1:{self.port}")
+
+    def _record_server_name(self, _sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        self.server_names.append(name)
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    running = TlsServer(tmp_path_factory.mktemp("tls"))
+    yield running
+    running.running.stop()
+
+
+TLS_NAMES = UrlPolicy(
+    allow_loopback=True, resolver=lambda host, port: ["127.0.0.1"] if host.endswith(".test") else []
+)
+
+
+def test_tls_is_verified_against_the_host_name_not_the_pinned_address(tls_server: TlsServer) -> None:
+    # Given a certificate for shop.test only (not for 127.0.0.1, where the name is pinned)
+    with safe_client(TLS_NAMES, verify=tls_server.client_context) as http:
+        # When the image is fetched by name
+        fetched = fetch_image(http, f"https://shop.test:{tls_server.port}/image.png", TLS_NAMES)
+
+    # Then the handshake named shop.test and its certificate was accepted
+    assert fetched.data == tls_server.png
+    assert tls_server.server_names[-1] == "shop.test"
+
+
+def test_a_certificate_for_another_name_is_refused_on_the_pinned_address(tls_server: TlsServer) -> None:
+    # Given another name pinned to the same address, whose certificate the server does not have
+    with (
+        safe_client(TLS_NAMES, verify=tls_server.client_context) as http,
+        pytest.raises(FetchError, match=r"certificate is not valid for 'alias\.test'"),
+    ):
+        # When it is fetched, then the certificate check fails for that name
+        fetch_image(http, f"https://alias.test:{tls_server.port}/image.png", TLS_NAMES)

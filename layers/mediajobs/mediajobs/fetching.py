@@ -7,24 +7,41 @@ only, no credentials, and a host that neither is nor resolves to an address insi
 IPv6 and numeric spellings of those). Bodies are read in chunks with a byte limit, so a hostile
 or broken server cannot make a function hold more than it asked for.
 
-:func:`check_url` returns the addresses it vetted so that connections can later be pinned to them
-(closing the gap between this check and the resolution httpx does itself when it connects).
+:func:`check_url` returns the addresses it vetted, and the connection goes to one of those
+addresses, never to what the name resolves to a moment later (no DNS rebinding window):
+:class:`PinnedTransport` is an ``httpx.HTTPTransport`` whose connection pool has a network backend
+that connects to the vetted IP while the request keeps its URL, so the ``Host`` header, the TLS
+SNI and the certificate check stay on the original host name. It keeps no idle connections, so
+every request connects to the addresses vetted for it. Every outbound request of mediajobs goes
+through it: :func:`open_stream` and :func:`fetch_image` (product images, provider outputs) and
+:func:`post_pinned` (client webhooks); :func:`safe_client` builds a client that uses it for any
+request (vetting the URL itself when the request carries no vetted address).
+
 Error messages name the host and path of a URL, never its query: provider output URLs are
-presigned and their signatures must not reach logs or job records.
+presigned and their signatures must not reach logs or job records. For the same reason importing
+this module puts :class:`RedactUrlsFilter` on the ``httpx`` logger, whose INFO line for every
+request (``HTTP Request: GET <url> ...``, written on Lambda, where the root logger is at INFO)
+would otherwise carry the full URL.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import logging
 import re
 import socket
+import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Final
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Final
 from urllib.parse import unquote
 
+import httpcore
 import httpx
 
 from mediajobs.errors import MediajobsError
@@ -38,6 +55,8 @@ DEFAULT_MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _CGNAT: Final = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64: Final = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+#: ``::a.b.c.d``: the deprecated IPv4-compatible form (``::`` and ``::1`` are not in it)
+_IPV4_COMPATIBLE: Final = ipaddress.IPv6Network("::/96")
 _METADATA: Final = frozenset(
     {ipaddress.IPv4Address("169.254.169.254"), ipaddress.IPv6Address("fd00:ec2::254")}
 )
@@ -111,6 +130,25 @@ def redact(url: httpx.URL | str) -> str:
     except httpx.InvalidURL:
         return "<invalid URL>"
     return str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
+
+
+class RedactUrlsFilter(logging.Filter):
+    """Logs the ``httpx.URL`` arguments of a record as :func:`redact` shows them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
+            record.args = tuple(redact(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args)
+        return True
+
+
+def redact_httpx_logs() -> None:
+    """Put a :class:`RedactUrlsFilter` on the ``httpx`` logger (once)."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(type(known).__name__ == RedactUrlsFilter.__name__ for known in httpx_logger.filters):
+        httpx_logger.addFilter(RedactUrlsFilter())
+
+
+redact_httpx_logs()
 
 
 def check_url(url: str | httpx.URL, policy: UrlPolicy) -> VettedUrl:
@@ -205,6 +243,8 @@ def _refuse_if_unsafe(address: IPAddress, host: str, policy: UrlPolicy) -> None:
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address really reaches: mapped, 6to4 and NAT64 forms."""
+    if address in _IPV4_COMPATIBLE and int(address) > 1:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
@@ -217,6 +257,9 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 def _unsafe_reason(address: IPAddress, policy: UrlPolicy) -> str | None:  # noqa: PLR0911
     if isinstance(address, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(address)
+        if embedded is not None and address in _IPV4_COMPATIBLE:
+            # never routed to the IPv4 address on purpose: refused whatever it embeds
+            return f"a deprecated IPv4-compatible IPv6 address (IPv4 {embedded} inside IPv6)"
         if embedded is not None:
             reason = _unsafe_reason(embedded, policy)
             return None if reason is None else f"{reason} (IPv4 {embedded} inside IPv6)"
@@ -239,6 +282,229 @@ def _unsafe_reason(address: IPAddress, policy: UrlPolicy) -> str | None:  # noqa
     if not address.is_global:
         return "not a public internet address"
     return None
+
+
+# --- connections pinned to the vetted addresses ---------------------------------------------------
+
+#: the request extension that carries the :class:`VettedUrl` of a request to :class:`PinnedTransport`
+PIN_EXTENSION: Final = "mediajobs.vetted_url"
+#: a host that resolves to many addresses gets this many connection attempts, not one per address
+MAX_CONNECT_ATTEMPTS: Final = 4
+#: the vetted URL of the request being sent in this thread (set by PinnedTransport around a send)
+_PINNED: ContextVar[VettedUrl | None] = ContextVar("mediajobs_pinned_url", default=None)
+
+
+def _raw_host(url: httpx.URL) -> str:
+    """The host as httpcore sees it when connecting (IDNA-encoded, IPv6 without brackets)."""
+    return url.raw_host.decode("ascii").lower()
+
+
+def _pins(vetted: VettedUrl, url: httpx.URL) -> bool:
+    """Whether ``vetted`` is the vetting of ``url``'s host and port."""
+    port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+    return _raw_host(vetted.url) == _raw_host(url) and vetted.port == port
+
+
+class PinnedNetworkBackend(httpcore.NetworkBackend):
+    """Connects to the addresses vetted for the request being sent, and to nothing else.
+
+    httpcore asks for a connection to the request's host name; this backend never resolves it:
+    it connects to the first reachable vetted address (at most :data:`MAX_CONNECT_ATTEMPTS`) and
+    refuses a host or port that is not the vetted one. TLS is started afterwards by httpcore on
+    the returned stream with ``server_hostname`` set to the original host, so SNI and the
+    certificate check are unchanged.
+    """
+
+    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._inner = inner if inner is not None else httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        pinned = _PINNED.get()
+        if pinned is None or host.lower() != _raw_host(pinned.url) or port != pinned.port:
+            raise httpcore.ConnectError(f"refusing to connect to {host}:{port}: no vetted address for it")
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in pinned.addresses[:MAX_CONNECT_ATTEMPTS]:
+            try:
+                return self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        if failure is None:  # pragma: no cover - check_url never vets a host without addresses
+            raise httpcore.ConnectError(f"no vetted address for {host}")
+        raise failure
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("outbound requests never use unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """An ``httpx`` transport whose every connection goes to the addresses that were vetted.
+
+    A request that carries its :class:`VettedUrl` in the :data:`PIN_EXTENSION` extension (what
+    :func:`open_stream` and :func:`post_pinned` send) is connected to those addresses without
+    resolving its host again; any other request is vetted here with ``policy`` first
+    (:class:`UnsafeUrlError` or :class:`FetchError` are raised before anything is sent). No proxy
+    from the environment is used, no idle connection is kept (each request connects to its own
+    vetted address) and HTTP/2 is off.
+    """
+
+    def __init__(
+        self,
+        policy: UrlPolicy | None = None,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        network_backend: httpcore.NetworkBackend | None = None,
+        max_connections: int = 50,
+    ) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=0)
+        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
+        self.policy = policy if policy is not None else UrlPolicy()
+        # the pool HTTPTransport built is replaced by one that connects through the pinned backend
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=0,
+            http1=True,
+            http2=False,
+            network_backend=PinnedNetworkBackend(network_backend),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        extensions = dict(request.extensions)
+        vetted = extensions.pop(PIN_EXTENSION, None)
+        if not (isinstance(vetted, VettedUrl) and _pins(vetted, request.url)):
+            vetted = check_url(request.url, self.policy)
+        request.extensions = extensions
+        token = _PINNED.set(vetted)
+        try:
+            return super().handle_request(request)
+        finally:
+            _PINNED.reset(token)
+
+
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: one server's cookies never go to another tenant's URL."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def safe_client(
+    policy: UrlPolicy | None = None,
+    *,
+    timeout: httpx.Timeout | float | None = None,
+    verify: ssl.SSLContext | bool = True,
+    network_backend: httpcore.NetworkBackend | None = None,
+) -> httpx.Client:
+    """An ``httpx.Client`` for URLs we were handed: every request vetted and pinned.
+
+    It uses a :class:`PinnedTransport` (no proxy from the environment), follows no redirects (a
+    redirect must be vetted like the first URL: :func:`open_stream` does it hop by hop) and keeps
+    no cookies. ``network_backend`` is for tests (a spy instead of real sockets).
+    """
+    return httpx.Client(
+        transport=PinnedTransport(policy, verify=verify, network_backend=network_backend),
+        follow_redirects=False,
+        trust_env=False,
+        cookies=_no_cookies(),
+        timeout=timeout if timeout is not None else default_timeout(),
+    )
+
+
+@functools.cache
+def _shared_client() -> httpx.Client:
+    """Sends the requests of callers whose client would connect without pinning."""
+    return safe_client()
+
+
+def _sender(client: httpx.Client, url: httpx.URL) -> httpx.Client:
+    """The client that sends ``url``: ``client``, unless it would open an unpinned connection.
+
+    A plain ``httpx.HTTPTransport`` (or a proxy) resolves the host again when it connects, so such
+    a client only builds the request (its headers and timeout) and :func:`_shared_client` sends
+    it. Clients with a :class:`PinnedTransport`, and test doubles such as ``httpx.MockTransport``
+    (they open no sockets), send it themselves.
+    """
+    transport = client._transport_for_url(url)  # httpx has no public way to ask
+    if isinstance(transport, httpx.HTTPTransport) and not isinstance(transport, PinnedTransport):
+        return _shared_client()
+    return client
+
+
+def send_pinned(
+    client: httpx.Client,
+    method: str,
+    vetted: VettedUrl,
+    *,
+    timeout: httpx.Timeout | float,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+) -> httpx.Response:
+    """Send one request to ``vetted`` (no redirect followed), connected to its vetted addresses.
+
+    Returns the streamed response (the caller closes it). Transport failures are raw ``httpx``
+    errors; see :func:`open_stream` and :func:`post_pinned` for the wrapped forms.
+    """
+    request = client.build_request(
+        method,
+        vetted.url,
+        headers=headers,
+        content=content,
+        timeout=timeout,
+        extensions={PIN_EXTENSION: vetted},
+    )
+    return _sender(client, vetted.url).send(request, stream=True, follow_redirects=False)
+
+
+def post_pinned(
+    client: httpx.Client,
+    url: str,
+    policy: UrlPolicy,
+    *,
+    content: bytes,
+    headers: Mapping[str, str],
+    timeout: httpx.Timeout | float,
+) -> int:
+    """POST ``content`` to ``url`` once and return the status code (for client webhooks).
+
+    The URL is vetted with ``policy`` and the connection pinned to the vetted addresses; a
+    redirect is never followed (its status is returned) and the answer's body is never read.
+    Raises :class:`UnsafeUrlError` (do not retry) or :class:`FetchError` (unresolvable host,
+    timeout, connection error: retryable); messages never show the URL's query.
+    """
+    vetted = check_url(url, policy)
+    where = redact(vetted.url)
+    started = time.monotonic()
+    try:
+        response = send_pinned(client, "POST", vetted, timeout=timeout, headers=headers, content=content)
+    except httpx.TimeoutException as exc:
+        took = time.monotonic() - started
+        raise FetchError(f"timed out after {took:.1f} s posting to {where} ({type(exc).__name__})") from exc
+    except httpx.HTTPError as exc:
+        raise FetchError(f"could not POST to {where}: {type(exc).__name__}") from exc
+    try:
+        return response.status_code
+    finally:
+        response.close()
+
+
+# --- bounded downloads ------------------------------------------------------------------------------
 
 
 class Download:
@@ -305,14 +571,16 @@ def open_stream(
 
     ``timeout`` bounds each network operation (default: 5 s connect, 30 s read); ``total_timeout``,
     if given, bounds the whole download. The client's own headers go to every hop, so pass a client
-    that carries no credentials. A non-2xx answer raises :class:`FetchError` with its status; a
-    ``Content-Length`` over ``max_bytes`` raises :class:`TooLargeError` before the body is read.
+    that carries no credentials. Each hop connects to the addresses its vetting found (see
+    :func:`_sender`: a client that would resolve the host again does not open the connection).
+    A non-2xx answer raises :class:`FetchError` with its status; a ``Content-Length`` over
+    ``max_bytes`` raises :class:`TooLargeError` before the body is read.
     """
     deadline = None if total_timeout is None else time.monotonic() + total_timeout
     current: httpx.URL | str = url
     for _hop in range(policy.max_redirects + 1):
         vetted = check_url(current, policy)
-        response = _send(client, vetted.url, timeout if timeout is not None else default_timeout())
+        response = _send(client, vetted, timeout if timeout is not None else default_timeout())
         if response.is_redirect:
             response.close()
             try:
@@ -329,11 +597,10 @@ def open_stream(
     raise FetchError(f"more than {policy.max_redirects} redirects, the last to {redact(current)}")
 
 
-def _send(client: httpx.Client, url: httpx.URL, timeout: httpx.Timeout | float) -> httpx.Response:
-    where = redact(url)
-    request = client.build_request("GET", url, headers={"Accept-Encoding": "identity"}, timeout=timeout)
+def _send(client: httpx.Client, vetted: VettedUrl, timeout: httpx.Timeout | float) -> httpx.Response:
+    where = redact(vetted.url)
     try:
-        return client.send(request, stream=True, follow_redirects=False)
+        return send_pinned(client, "GET", vetted, timeout=timeout, headers={"Accept-Encoding": "identity"})
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out fetching {where}: {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 
+from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail
 from mediajobs.api.routes import batches, job_actions, jobs, providers, uploads
@@ -96,6 +97,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
     def unknown_route(_exc: Exception) -> Response[Any]:
         return error_response(ApiError(404, "not_found", "no such route; see /v1/openapi.json"))
 
+    idempotency.register(app, services)
     jobs.register(app, services)
     batches.register(app, services)
     job_actions.register(app, services)

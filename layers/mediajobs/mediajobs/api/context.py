@@ -75,9 +75,7 @@ def default_services() -> ApiServices:
             s3=s3_client(),
             settings=settings,
         ),
-        idempotency=IdempotentCreator.on_table(
-            settings.idempotency_table, dynamodb_table(settings.idempotency_table).meta.client
-        )
+        idempotency=IdempotentCreator.on_table(settings.idempotency_table)
         if settings.idempotency_table
         else None,
     )

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import boto3
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.idempotency import (
@@ -40,6 +41,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
 from mediajobs.api.errors import ApiError, ErrorResponse
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-#: 1 to 255 printable ASCII characters (what Stripe and the IETF draft allow, minus control bytes)
+#: 1 to 255 printable ASCII characters: no control bytes, nothing a header cannot carry as it is
 KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")
 RECORD_SECONDS = 24 * 3600
 #: the records' id prefix: fixed, so renaming the function does not forget the keys
@@ -63,6 +65,7 @@ FIRST_POLL_SECONDS = 0.05
 MAX_POLL_SECONDS = 0.25
 #: in-progress expiry when the call has no Lambda context (the API function's timeout)
 FALLBACK_REMAINING_MS = 29_000
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
 IDEMPOTENCY_RESPONSES: dict[int, OpenAPIResponse] = {
     400: {
@@ -164,8 +167,15 @@ class IdempotentCreator:
         self._clock = clock
 
     @classmethod
-    def on_table(cls, table_name: str, client: DynamoDBClient, **options: Any) -> IdempotentCreator:
-        """Records in ``table_name`` (the template's ``IdempotencyTable``: key ``id``, TTL ``expiration``)."""
+    def on_table(
+        cls, table_name: str, client: DynamoDBClient | None = None, **options: Any
+    ) -> IdempotentCreator:
+        """Records in ``table_name`` (the template's ``IdempotencyTable``: key ``id``, TTL ``expiration``).
+
+        ``client`` must be a low-level DynamoDB client (a resource's ``meta.client`` re-serializes
+        the attribute values Powertools sends).
+        """
+        client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
         return cls(DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client), **options)
 
     def run(
@@ -236,10 +246,9 @@ class IdempotentCreator:
     def _config(self, lambda_context: object | None) -> IdempotencyConfig:
         # a config per call: it carries this invocation's context (the in-progress expiry); the
         # persistence layer takes its other settings from the first one, and they never differ
-        context = lambda_context if callable(getattr(lambda_context, "get_remaining_time_in_millis", None)) else None
-        deadline: _RemainingTime = (
-            cast("_RemainingTime", context) if context else _FixedDeadline(time.monotonic(), FALLBACK_REMAINING_MS)
-        )
+        deadline: _RemainingTime = _FixedDeadline(time.monotonic(), FALLBACK_REMAINING_MS)
+        if callable(getattr(lambda_context, "get_remaining_time_in_millis", None)):
+            deadline = cast("_RemainingTime", lambda_context)
         return IdempotencyConfig(
             event_key_jmespath="[operation, tenant, key]",
             payload_validation_jmespath="request",
@@ -308,7 +317,6 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], object]) -> Non
     """A 409 ``request_in_progress`` carries ``Retry-After``."""
     del services  # the routes call idempotent_response themselves
 
-    @app.exception_handler(RequestInProgressError)
     def in_progress(exc: RequestInProgressError) -> Response[Any]:
         return Response(
             status_code=exc.status,
@@ -316,3 +324,5 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], object]) -> Non
             body=exc.body(),
             headers={"Retry-After": str(exc.retry_after)},
         )
+
+    app.exception_handler(RequestInProgressError)(in_progress)

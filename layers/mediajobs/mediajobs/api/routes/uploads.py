@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.api.schemas import ErrorView
 from mediajobs.api.upload_schemas import UploadCreated, UploadLinks, UploadRequest, UploadView
 from mediajobs.uploads import Upload
@@ -32,6 +33,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         responses={
             201: {"description": "created", "content": {"application/json": {"model": UploadCreated}}},
             **ERROR_RESPONSES,
+            **IDEMPOTENCY_RESPONSES,
         },
         tags=["uploads"],
     )
@@ -41,24 +43,31 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             str | None, Query(max_length=255, description="your file's name, kept in the S3 key")
         ] = None,
     ) -> Response[UploadCreated]:
-        upload, post = services().uploads.create(
-            tenant_id(app), request, public_base_url=public_base_url(app), filename=filename
-        )
-        created = UploadCreated(
-            upload_id=upload.upload_id,
-            status=upload.status,
-            url=post.url,
-            fields=post.fields,
-            key=post.key,
-            expires_at=post.expires_at,
-            max_bytes=post.max_bytes,
-            links=_links(upload),
-        )
-        return Response(
-            status_code=HTTPStatus.CREATED,
-            content_type=content_types.APPLICATION_JSON,
-            body=created,
-            headers={"Location": created.links.self},
+        tenant = tenant_id(app)
+
+        def create() -> Response[UploadCreated]:
+            upload, post = services().uploads.create(
+                tenant, request, public_base_url=public_base_url(app), filename=filename
+            )
+            created = UploadCreated(
+                upload_id=upload.upload_id,
+                status=upload.status,
+                url=post.url,
+                fields=post.fields,
+                key=post.key,
+                expires_at=post.expires_at,
+                max_bytes=post.max_bytes,
+                links=_links(upload),
+            )
+            return Response(
+                status_code=HTTPStatus.CREATED,
+                content_type=content_types.APPLICATION_JSON,
+                body=created,
+                headers={"Location": created.links.self},
+            )
+
+        return idempotent_response(
+            app, services().idempotency, operation="uploads", tenant_id=tenant, create=create
         )
 
     @app.get("/v1/uploads/<upload_id>", summary="Get an upload", responses=ERROR_RESPONSES, tags=["uploads"])

@@ -1,0 +1,1 @@
+"""Operator and build tools (``python -m scripts.<tool>`` from the repository root)."""
