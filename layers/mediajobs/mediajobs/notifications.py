@@ -38,7 +38,6 @@ import hashlib
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,7 +57,7 @@ from mediajobs.api.schemas import JobView
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.config import get_settings
 from mediajobs.errors import MediajobsError
-from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url, redact
+from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, post_pinned, redact
 from mediajobs.jobs.models import Job, JobStatus, utcnow
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
@@ -725,32 +724,25 @@ class WebhookDeliverer:
 
     def _send(self, delivery: Delivery, secrets_: Sequence[str]) -> _Outcome:
         url = str(delivery.url)
-        try:
-            check_url(url, self.policy)
-        except UnsafeUrlError as exc:
-            return _Outcome("refused", error=f"the webhook URL is not allowed: {exc}")
-        except FetchError as exc:
-            return _Outcome("retry", error=str(exc))
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             **signature_headers(delivery.webhook_id, delivery.body, secrets_, self.now()),
         }
-        return self._post(url, delivery.body.encode(), headers)
-
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> _Outcome:
-        started = time.monotonic()
         try:
-            # the status is all we need: the body is never read, redirects are never followed
-            with self.http.stream(
-                "POST", url, content=body, headers=headers, timeout=self.timeout, follow_redirects=False
-            ) as response:
-                code = response.status_code
-        except httpx.TimeoutException as exc:
-            took = time.monotonic() - started
-            return _Outcome("retry", error=f"timed out after {took:.1f} s ({type(exc).__name__})")
-        except httpx.HTTPError as exc:
-            return _Outcome("retry", error=f"could not POST to {redact(url)}: {type(exc).__name__}")
+            # vetted and connected to the vetted address (no DNS rebinding), one POST, no redirect
+            code = post_pinned(
+                self.http,
+                url,
+                self.policy,
+                content=delivery.body.encode(),
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except UnsafeUrlError as exc:
+            return _Outcome("refused", error=f"the webhook URL is not allowed: {exc}")
+        except FetchError as exc:
+            return _Outcome("retry", error=str(exc))
         if 200 <= code < 300:
             return _Outcome("delivered", http_status=code)
         if code == 410:
