@@ -28,6 +28,7 @@ Behaviour worth knowing (moto 5.2):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -287,8 +288,9 @@ class MotoRuntime:
         self._previous_moto_port: str | None = None
         self._handlers: dict[str, _Registration] = {}
         self._handlers_lock = threading.Lock()
-        # one invocation at a time per function, as one warm Lambda container runs them; functions
-        # in one group share a lock (code that keeps per-request state on shared class attributes)
+        # functions in a group run one invocation at a time between them: code that keeps its
+        # per-request state on class attributes (Powertools' HTTP resolvers) is safe on Lambda,
+        # one request per container, but not with several requests in one process
         self._container_locks: dict[str, threading.Lock] = {}
         self._lock_groups: dict[str, str] = {}
         self._session: boto3.Session | None = None
@@ -438,9 +440,11 @@ class MotoRuntime:
             for name in function_names:
                 self._lock_groups[name] = group
 
-    def _container_lock(self, function_name: str) -> threading.Lock:
+    def _container_lock(self, function_name: str) -> threading.Lock | contextlib.nullcontext[None]:
         with self._handlers_lock:
-            key = self._lock_groups.get(function_name, function_name)
+            key = self._lock_groups.get(function_name)
+            if key is None:
+                return contextlib.nullcontext()
             return self._container_locks.setdefault(key, threading.Lock())
 
     def register(self, function_name: str, handler: Handler, *, timeout: float | None = None) -> None:

@@ -23,7 +23,7 @@ class MediaError(Exception):
     """The source could not be fetched or is not an image."""
 
 
-def fetch_image(url: str, *, timeout: float = 10.0, max_bytes: int = MAX_SOURCE_BYTES) -> Image.Image:
+def fetch_image(url: str, *, timeout: float = 30.0, max_bytes: int = MAX_SOURCE_BYTES) -> Image.Image:
     """Download ``url`` and decode it; ``MediaError`` if it is unreachable, too big or not an image."""
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:

@@ -119,6 +119,8 @@ def _default_style_sizes() -> dict[str, tuple[int, int]]:
 class ProdVisualSettings(SandboxSettings):
     api_key: str = "pv_test_sandbox"
     credits: int = Field(default=1000, ge=0)
+    #: how long fetching a product image may take (a batch fetches 50 at once)
+    source_fetch_seconds: float = Field(default=60.0, gt=0)
     rate_limit_per_minute: int | None = Field(default=60, ge=1)
     rate_limit_per_day: int | None = Field(default=10_000, ge=1)
     pending_seconds: float = Field(default=0.2, ge=0)
@@ -531,7 +533,8 @@ class ProdVisualSandbox(Sandbox):
         too_large = _ApiError(413, "file_too_large", f"Uploaded image exceeds {_human_bytes(limit)}")
         chunks: list[bytes] = []
         try:
-            with httpx.stream("GET", url, timeout=10.0, follow_redirects=True) as response:
+            timeout = httpx.Timeout(self.settings.source_fetch_seconds, connect=10.0)
+            with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
                 if response.status_code != 200:
                     raise _ApiError(
                         422,

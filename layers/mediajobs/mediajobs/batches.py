@@ -50,7 +50,7 @@ from mediajobs.observability import logger
 from mediajobs.providers.base import ProviderName, TaskState, WebhookNotice
 from mediajobs.providers.prodvisual import ProdVisualAdapter, ProdVisualOptions
 from mediajobs.providers.prodvisual.adapter import task_from_generation
-from mediajobs.providers.prodvisual.models import BatchRequest, GenerationStatus, WebhookPayload
+from mediajobs.providers.prodvisual.models import BatchRequest, GenerationStatus
 from mediajobs.webhooks import Outcome
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ class ProviderGroup(BaseModel):
     task_ids: list[str]
     poll_count: int = 0
     done: bool = False
+    #: the provider's batch webhook came (the next check reads the batch's status once)
+    notified: bool = False
 
 
 class BatchStore:
@@ -457,7 +459,7 @@ class BatchRunner:
         pk = f"PGROUP#{provider_batch_id}"
         self.batches.put_token(pk, "TOKEN", task_token)
         group = self.batches.get_group(provider_batch_id)
-        if group is not None and group.done:
+        if group is not None and (group.done or group.notified):
             self._resume(pk, "TOKEN")
             return "resumed"
         return "waiting"
@@ -466,7 +468,7 @@ class BatchRunner:
         group = self.batches.get_group(provider_batch_id)
         if group is None:
             raise KeyError(f"provider batch {provider_batch_id} is unknown")
-        if not group.done and poll:
+        if not group.done and (poll or group.notified):
             try:
                 status = self.prodvisual().generation(provider_batch_id)
             except RetryableProviderError:
@@ -516,15 +518,18 @@ class BatchRunner:
         if group is None:
             raise KeyError(f"provider batch {provider_batch_id} is unknown")
         by_id = {g.id: g for g in generations}
-        states: list[TaskState] = []
-        for job_id, task_id in zip(group.job_ids, group.task_ids, strict=True):
+
+        def record(pair: tuple[str, str]) -> TaskState:
+            job_id, task_id = pair
             generation = by_id.get(task_id)
             if generation is None:
-                states.append(TaskState.PENDING)
-                continue
+                return TaskState.PENDING
             task = task_from_generation(generation)
             self.pipeline.record_webhook_task(job_id, task)
-            states.append(task.state)
+            return task.state
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            states = list(pool.map(record, zip(group.job_ids, group.task_ids, strict=True)))
         done = all(s.final for s in states)
         group = group.model_copy(update={"done": done})
         self.batches.put_group(group)
@@ -533,7 +538,11 @@ class BatchRunner:
     def handle_provider_webhook(
         self, provider: ProviderName, body: bytes, notice: WebhookNotice
     ) -> Outcome | None:
-        """A verified provider webhook about a provider batch; ``None`` when it is about something else."""
+        """A verified provider webhook about a provider batch; ``None`` when it is about something else.
+
+        Kept light (the provider waits for our answer): it only wakes the group, whose next check
+        reads the batch's status once and records every item.
+        """
         if provider is not ProviderName.PRODVISUAL:
             return None
         provider_batch_id = self.batches.group_for_task(provider.value, notice.task_id)
@@ -541,13 +550,10 @@ class BatchRunner:
             return None
         if not self.jobs.remember_event(provider.value, notice.event_id):
             return Outcome.DUPLICATE
-        try:
-            payload = WebhookPayload.model_validate_json(body)
-            group = self.record_group(provider_batch_id, payload.data.items or [])
-        except Exception:
-            self.jobs.forget_event(provider.value, notice.event_id)
-            raise
-        if group.done and self.resume_group(provider_batch_id):
+        group = self.batches.get_group(provider_batch_id)
+        if group is not None and not group.notified:
+            self.batches.put_group(group.model_copy(update={"notified": True}))
+        if self.resume_group(provider_batch_id):
             return Outcome.RESUMED
         return Outcome.RECORDED
 
