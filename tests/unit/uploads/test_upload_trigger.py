@@ -191,7 +191,7 @@ def test_given_a_job_written_but_never_started_when_redelivered_then_its_executi
     upload = api_upload(env)
     env.put(upload.key, image_bytes())
     # the first delivery stops after writing the job, before starting its execution
-    monkeypatch.setattr(env.jobs, "_start_execution", lambda job, **_: None)
+    monkeypatch.setattr(env.jobs, "start_execution", lambda job, **_: None)
     env.deliver(upload.key)
     monkeypatch.undo()
     assert env.executions() == []
@@ -224,7 +224,7 @@ def test_given_step_functions_throttles_a_resume_when_redelivered_then_the_deliv
 ) -> None:
     upload = api_upload(env)
     env.put(upload.key, image_bytes())
-    monkeypatch.setattr(env.jobs, "_start_execution", lambda job, **_: None)
+    monkeypatch.setattr(env.jobs, "start_execution", lambda job, **_: None)
     (first,) = env.deliver(upload.key)
     monkeypatch.undo()
 

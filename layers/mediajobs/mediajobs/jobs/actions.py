@@ -34,7 +34,6 @@ from mediajobs.api.errors import ApiError, ErrorDetail
 from mediajobs.api.schemas import ErrorView, Links
 from mediajobs.intake import product_image_key
 from mediajobs.jobs.models import (
-    ErrorInfo,
     Job,
     JobSpec,
     JobStatus,
@@ -368,7 +367,7 @@ class JobActions:
                 update={"product_image": self._copy_product_image(source.product_image, job_id)}
             )
         self.store.create(job)
-        self._start_execution(job)
+        self.jobs.start_execution(job)
         return job
 
     def _copy_product_image(self, image: ProductImage, job_id: str) -> ProductImage:
@@ -386,29 +385,6 @@ class JobActions:
             logger.error("could not copy the product image", extra={"job_id": job_id, "error_code": code})
             raise ApiError(503, "service_unavailable", "the job could not be created; please retry") from exc
         return image.model_copy(update={"s3_key": key})
-
-    def _start_execution(self, job: Job) -> None:
-        try:
-            self.jobs.sfn.start_execution(
-                stateMachineArn=self.settings.state_machine_arn,
-                name=job.job_id,
-                input=json.dumps({"job_id": job.job_id}),
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
-            logger.error(
-                "could not start the job's execution", extra={"job_id": job.job_id, "error_code": code}
-            )
-            error = ErrorInfo(code="internal_error", message="the job could not be started; please retry")
-            self.store.update(
-                job.job_id,
-                lambda j: (
-                    None
-                    if j.status.final
-                    else j.moved_to(JobStatus.FAILED, now=self.jobs.now()).model_copy(update={"error": error})
-                ),
-            )
-            raise ApiError(503, "service_unavailable", "the job could not be started; please retry") from exc
 
 
 def _continuation_ids(source: Job) -> Iterator[str]:

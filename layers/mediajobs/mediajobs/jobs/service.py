@@ -121,7 +121,7 @@ class JobService:
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
         )
         self.store.create(job)
-        self._start_execution(job)
+        self.start_execution(job)
         logger.info("job accepted", extra={"job_id": job_id, "provider": spec.provider.value})
         return job
 
@@ -169,7 +169,8 @@ class JobService:
             input=json.dumps({"job_id": job.job_id}),
         )
 
-    def _start_execution(self, job: Job) -> None:
+    def start_execution(self, job: Job) -> None:
+        """Start a new job's execution; if that fails, the job fails cleanly and the caller gets a 503."""
         try:
             self._start(job)
         except ClientError as exc:
@@ -180,7 +181,11 @@ class JobService:
             error = ErrorInfo(code="internal_error", message="the job could not be started; please retry")
             self.store.update(
                 job.job_id,
-                lambda j: j.moved_to(JobStatus.FAILED, now=self.now()).model_copy(update={"error": error}),
+                lambda j: (
+                    None
+                    if j.status.final
+                    else j.moved_to(JobStatus.FAILED, now=self.now()).model_copy(update={"error": error})
+                ),
             )
             raise ApiError(503, "service_unavailable", "the job could not be started; please retry") from exc
 
