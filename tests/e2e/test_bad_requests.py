@@ -175,9 +175,13 @@ def test_concurrent_requests_of_two_tenants_each_get_their_own_jobs(
         created = list(pool.map(create, keys))
 
     for key, job_id in created:
-        mine = httpx.get(f"{stack.api_url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {key}"})
+        mine = httpx.get(
+            f"{stack.api_url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {key}"}, timeout=60
+        )
         other = "other-tenant-key" if key == stack.api_key else stack.api_key
-        theirs = httpx.get(f"{stack.api_url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {other}"})
+        theirs = httpx.get(
+            f"{stack.api_url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {other}"}, timeout=60
+        )
         assert (mine.status_code, theirs.status_code) == (200, 404)
     for key, job_id in created:
         assert Client(stack.api_url, key).wait_final(job_id, timeout=120)["status"] == "succeeded"
