@@ -33,6 +33,19 @@ class Settings(BaseModel):
     prodvisual_base_url: str = "https://api.prodvisual.com"
     prodvisual_secret_arn: str = ""
     secrets_max_age_seconds: Annotated[int, Field(ge=0)] = 300
+    #: seconds to wait for a provider's answer to one request (connect stays 5 s)
+    provider_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 30.0
+
+    #: the shared provider rate limits (mediajobs.ratelimit); 0 turns one off
+    prodvisual_requests_per_minute: Annotated[int, Field(ge=0)] = 60
+    prodvisual_requests_per_day: Annotated[int, Field(ge=0)] = 10000
+    jogg_posts_per_minute: Annotated[int, Field(ge=0)] = 20
+    creatify_requests_per_minute: Annotated[int, Field(ge=0)] = 0
+    #: share of each per-minute limit mediajobs uses (room for clock and transit differences)
+    rate_limit_headroom: Annotated[float, Field(gt=0.5, le=1.0)] = 0.95
+    #: a provider create call left without an answer (timeout, crashed task) waits this long for
+    #: the provider's callback to name the task before it is sent again (see README, Idempotency)
+    unanswered_call_wait_seconds: Annotated[int, Field(ge=0)] = 900
 
     public_base_url: str = ""
     #: the API Gateway URL: links of jobs no API request started (S3 drops) when PUBLIC_BASE_URL is empty

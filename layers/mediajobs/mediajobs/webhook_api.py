@@ -56,7 +56,8 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
         name = SIGNED.get(provider)
         if name is None:
             raise ApiError(404, "unknown_provider", "webhooks are received for jogg and prodvisual here")
-        outcome = webhooks().receive_signed(name, headers(), raw_body())
+        hint = (app.current_event.query_string_parameters or {}).get("job")
+        outcome = webhooks().receive_signed(name, headers(), raw_body(), hint=hint)
         return _json(200, {"received": True, "outcome": outcome.value})
 
     @app.exception_handler(ApiError)

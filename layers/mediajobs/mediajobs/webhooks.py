@@ -20,7 +20,7 @@ from mediajobs.errors import MediajobsError
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.pipeline import JobPipeline
 from mediajobs.observability import logger
-from mediajobs.providers.base import ProviderAdapter, ProviderName, ProviderTask, WebhookNotice
+from mediajobs.providers.base import ProviderAdapter, ProviderName, ProviderTask, StartKind, WebhookNotice
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
@@ -52,8 +52,14 @@ class ProviderWebhooks:
         self.adapters = adapters
         self.sfn = sfn
 
-    def receive_signed(self, provider: ProviderName, headers: Mapping[str, str], body: bytes) -> Outcome:
-        """ProdVisual / JoggAI: verify the signature (raises), then act on the signed state."""
+    def receive_signed(
+        self, provider: ProviderName, headers: Mapping[str, str], body: bytes, hint: str | None = None
+    ) -> Outcome:
+        """ProdVisual / JoggAI: verify the signature (raises), then act on the signed state.
+
+        ``hint`` is the callback URL's ``job`` parameter (``<job id>.<call key>``). It is used only
+        when no job knows the task yet: a create call that got no answer adopts the task.
+        """
         adapter = self.adapters(provider)
         notice = adapter.parse_webhook(headers, body)
         if self.group_events is not None:
@@ -63,32 +69,59 @@ class ProviderWebhooks:
                 return outcome
         job_id = self.store.job_id_for_task(provider.value, notice.task_id)
         if job_id is None:
-            logger.info("webhook for a task no job waits on", extra={"provider": provider.value})
-            return Outcome.IGNORED
+            job_id, _, key = (hint or "").partition(".")
+            if not (job_id and key and notice.task is not None):
+                logger.info("webhook for a task no job waits on", extra={"provider": provider.value})
+                return Outcome.IGNORED
+            task = notice.task
+            return self._act_once(provider, notice.event_id, job_id, lambda _job: task, adopt_key=key)
         return self._act_once(
             provider, notice.event_id, job_id, lambda job: notice.task or self._refetch(job)
         )
 
     def receive_creatify(self, token: str, headers: Mapping[str, str], body: bytes) -> Outcome:
-        """Creatify: the URL token names the job; the body is only a hint, the task is re-fetched."""
-        job_id, _, secret = token.partition(".")
+        """Creatify: the URL names the job and its call in flight; the task is re-fetched.
+
+        The key works only while its call's task is unfinished: once that task is final (or the
+        job is), the same URL is unknown (404), so a replayed callback can change nothing.
+        """
+        job_id, _, key = token.partition(".")
         job = self.store.find(job_id) if job_id else None
-        expected = job.callback_token if job else None
-        if job is None or not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
+        expected = job.call.key if job is not None and job.call is not None else None
+        if job is None or not expected or not hmac.compare_digest(key.encode(), expected.encode()):
             raise UnknownCallbackError("no job has this callback token")
         notice = self.adapters(ProviderName.CREATIFY).parse_webhook(headers, body)
         if notice.task_id not in {t.task_id for t in job.tasks}:
-            return Outcome.IGNORED
+            if job.call is None or job.call.answered:
+                return Outcome.IGNORED
+            stage = _creatify_stage(job)
+            return self._act_once(
+                ProviderName.CREATIFY,
+                notice.event_id,
+                job_id,
+                lambda j: self.adapters(j.provider).fetch(stage, notice.task_id),
+                adopt_key=key,
+            )
         return self._act_once(ProviderName.CREATIFY, notice.event_id, job_id, self._refetch)
 
     def _act_once(
-        self, provider: ProviderName, event_id: str, job_id: str, task_of: Callable[[Job], ProviderTask]
+        self,
+        provider: ProviderName,
+        event_id: str,
+        job_id: str,
+        task_of: Callable[[Job], ProviderTask],
+        *,
+        adopt_key: str | None = None,
     ) -> Outcome:
         if not self.store.remember_event(provider.value, event_id):
             return Outcome.DUPLICATE
         try:
-            job = self.store.get(job_id)
-            if job.status.final or job.task is None:
+            job = self.store.find(job_id)
+            if job is None or job.status.final:
+                return Outcome.IGNORED
+            if adopt_key is not None:
+                return self._adopt(job, task_of(job), adopt_key)
+            if job.task is None:
                 return Outcome.IGNORED
             task = task_of(job)
             if (task.stage, task.task_id) != (job.task.stage, job.task.task_id):
@@ -99,6 +132,13 @@ class ProviderWebhooks:
             # let the provider's retry try again
             self.store.forget_event(provider.value, event_id)
             raise
+
+    def _adopt(self, job: Job, task: ProviderTask, key: str) -> Outcome:
+        job = self.pipeline.adopt_task(job.job_id, task, key)
+        if job.task is None or job.task.task_id != task.task_id:
+            return Outcome.IGNORED
+        # the execution waits for this callback (or for the end of its wait): wake it now
+        return self.resume(job)
 
     def _refetch(self, job: Job) -> ProviderTask:
         assert job.task is not None  # noqa: S101 - checked by the caller
@@ -117,6 +157,10 @@ class ProviderWebhooks:
     def resume_if_done(self, job: Job) -> Outcome:
         if not (job.status.final or (job.task is not None and job.task.state.final)):
             return Outcome.RECORDED
+        return self.resume(job)
+
+    def resume(self, job: Job) -> Outcome:
+        """Claim the job's task token (once) and let its execution go on."""
         token = self.store.claim_task_token(job.job_id)
         if token is None:
             return Outcome.RECORDED
@@ -128,3 +172,12 @@ class ProviderWebhooks:
             logger.info("task token no longer valid", extra={"job_id": job.job_id, "error_code": code})
             return Outcome.RECORDED
         return Outcome.RESUMED
+
+
+def _creatify_stage(job: Job) -> str:
+    """The stage of the task a Creatify create call in flight makes (for its re-fetch)."""
+    start = job.spec.start_from
+    video_start = start is not None and start.kind in {StartKind.REGEN_VIDEO, StartKind.GEN_VIDEO}
+    if (job.call is not None and job.call.kind == "advance") or video_start:
+        return "video"
+    return "image"

@@ -23,6 +23,7 @@ class FakeWebhooks:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any, dict[str, str], bytes]] = []
+        self.hints: list[str | None] = []
         self.outcome = Outcome.RESUMED
         self.error: Exception | None = None
 
@@ -31,8 +32,11 @@ class FakeWebhooks:
             raise self.error
         return self.outcome
 
-    def receive_signed(self, provider: ProviderName, headers: Mapping[str, str], body: bytes) -> Outcome:
+    def receive_signed(
+        self, provider: ProviderName, headers: Mapping[str, str], body: bytes, hint: str | None = None
+    ) -> Outcome:
         self.calls.append(("signed", provider, dict(headers), body))
+        self.hints.append(hint)
         return self._answer()
 
     def receive_creatify(self, token: str, headers: Mapping[str, str], body: bytes) -> Outcome:
@@ -68,6 +72,17 @@ def test_given_a_signed_delivery_when_received_then_200_with_the_outcome_and_the
     assert body == body_of(event)
     signature_header = "x-webhook-signature" if provider is ProviderName.JOGG else "x-prodvisual-signature"
     assert headers[signature_header] == event["headers"][signature_header]
+
+
+def test_given_a_job_parameter_in_the_callback_url_when_received_then_it_is_passed_on_as_the_hint(
+    app: APIGatewayHttpResolver, webhooks: FakeWebhooks
+) -> None:
+    event = sample_event("webhook_prodvisual.json")
+    event["queryStringParameters"] = {"job": "0" * 32 + ".callkey"}
+    event["rawQueryString"] = "job=" + "0" * 32 + ".callkey"
+
+    assert send(app, event).status == 200
+    assert webhooks.hints == ["0" * 32 + ".callkey"]
 
 
 def test_given_a_creatify_callback_when_received_then_200_and_the_url_token_is_passed_on(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import secrets
+from datetime import UTC, datetime
 
 import pytest
 
 from mediajobs.errors import ErrorKind
-from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage
+from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, ProviderCall
 from mediajobs.jobs.pipeline import FINISHED, PERMANENT_CODES, JobPipeline, Step
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName, ProviderTask, TaskState
@@ -48,7 +49,7 @@ def test_given_a_queued_job_when_submitted_then_the_task_is_recorded_and_it_awai
 
 
 def test_given_a_queued_job_when_submitted_then_the_provider_gets_the_jobs_options_and_callback(
-    pipeline: JobPipeline, adapters: FakeAdapters, stored_job: JobFactory
+    pipeline: JobPipeline, adapters: FakeAdapters, stored_job: JobFactory, store: JobStore
 ) -> None:
     job = stored_job(options={"style": "studio", "format": "webp"})
     adapters[PRODVISUAL].on_start(task())
@@ -57,7 +58,10 @@ def test_given_a_queued_job_when_submitted_then_the_provider_gets_the_jobs_optio
 
     ((_, request),) = adapters[PRODVISUAL].calls
     assert request.options.model_dump(exclude_none=True) == {"style": "studio", "format": "webp"}
-    assert request.webhook_url == f"{job.public_base_url}/v1/webhooks/prodvisual"
+    call = store.get(job.job_id).call
+    assert call is not None
+    assert call.answered
+    assert request.webhook_url == f"{job.public_base_url}/v1/webhooks/prodvisual?job={job.job_id}.{call.key}"
     assert request.product.image_url == job.spec.product.image_url
 
 
@@ -464,24 +468,40 @@ def test_given_a_failed_job_when_failed_again_then_the_first_error_is_kept(
 LONG_API_URL = "https://a1b2c3d4e5.execute-api.ap-southeast-2.amazonaws.com"
 
 
-def test_given_a_creatify_job_when_building_its_callback_url_then_it_carries_job_id_dot_token(
+def call_with_key(key: str) -> ProviderCall:
+    return ProviderCall(kind="submit", key=key, started_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_given_a_creatify_call_when_building_its_callback_url_then_it_carries_job_id_dot_call_key(
     pipeline: JobPipeline,
 ) -> None:
-    token = secrets.token_urlsafe(24)  # what JobService gives a Creatify job
-    job = new_job("0" * 32, CREATIFY, callback_token=token, public_base_url=LONG_API_URL)
+    key = secrets.token_urlsafe(18)  # what a create call gets
+    job = new_job("0" * 32, CREATIFY, public_base_url=LONG_API_URL).model_copy(
+        update={"call": call_with_key(key)}
+    )
 
     url = pipeline.callback_url(job)
 
-    assert url == f"{LONG_API_URL}/v1/webhooks/creatify/{job.job_id}.{token}"
+    assert url == f"{LONG_API_URL}/v1/webhooks/creatify/{job.job_id}.{key}"
     assert len(url) < MAX_URL_LENGTH
 
 
-def test_given_a_signed_provider_job_when_building_its_callback_url_then_no_token_is_in_it(
+def test_given_a_creatify_job_with_no_call_in_flight_when_building_its_callback_url_then_none(
+    pipeline: JobPipeline,
+) -> None:
+    job = new_job("0" * 32, CREATIFY, callback_token="job-secret", public_base_url=LONG_API_URL)
+
+    assert pipeline.callback_url(job) is None
+
+
+def test_given_a_signed_provider_call_when_building_its_callback_url_then_the_job_and_key_are_a_hint(
     pipeline: JobPipeline,
 ) -> None:
     job = new_job("0" * 32, JOGG, public_base_url=LONG_API_URL)
 
     assert pipeline.callback_url(job) == f"{LONG_API_URL}/v1/webhooks/jogg"
+    with_call = job.model_copy(update={"call": call_with_key("k3y")})
+    assert pipeline.callback_url(with_call) == f"{LONG_API_URL}/v1/webhooks/jogg?job={job.job_id}.k3y"
 
 
 def test_given_no_public_base_url_when_building_the_callback_url_then_none_so_the_job_polls(
@@ -520,6 +540,6 @@ def test_given_a_product_image_taken_in_when_submitting_then_the_provider_gets_o
 
     ((_, request),) = adapters[CREATIFY].calls
     assert request.product.image_url == f"{job.public_base_url}/p/{job.job_id}"
-    assert (
-        request.webhook_url == f"{job.public_base_url}/v1/webhooks/creatify/{job.job_id}.{job.callback_token}"
-    )
+    call = store.get(job.job_id).call
+    assert call is not None
+    assert request.webhook_url == f"{job.public_base_url}/v1/webhooks/creatify/{job.job_id}.{call.key}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediajobs.jobs.models import Job, JobStatus
+from mediajobs.jobs.models import Job, JobStatus, ProviderCall
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName, ProviderTask, TaskState, WebhookNotice
 from mediajobs.webhooks import Outcome, ProviderWebhooks, UnknownCallbackError
@@ -189,11 +189,18 @@ def test_given_a_failing_record_when_acting_on_a_notice_then_the_event_is_forgot
 # --- Creatify (unsigned: the URL token names the job, the state is re-fetched) --------------------
 
 
+def with_call(store: JobStore, job: Job, clock: FakeClock, *, key: str, answered: bool = True) -> Job:
+    """The job's create call in flight, with ``key`` in its callback URL."""
+    call = ProviderCall(kind="submit", key=key, started_at=clock(), answered=answered)
+    return store.update(job.job_id, lambda j: j.model_copy(update={"call": call}))
+
+
 @pytest.fixture
 def creatify_job(store: JobStore, stored_job: JobFactory, clock: FakeClock) -> Job:
     job = running_on(
-        store, stored_job(CREATIFY, callback_token="s3cret-token"), task(CREATIFY, task_id="c1"), clock
+        store, stored_job(CREATIFY, callback_token="job-secret"), task(CREATIFY, task_id="c1"), clock
     )
+    job = with_call(store, job, clock, key="s3cret-token")
     store.put_task_token(job.job_id, TOKEN)
     return job
 
@@ -262,6 +269,28 @@ def test_given_the_right_token_when_the_callback_names_a_task_of_no_stage_then_i
     assert outcome is Outcome.IGNORED
     assert adapters[CREATIFY].count("fetch") == 0
     assert sfn.sent == []
+
+
+def test_given_a_callback_that_finished_its_task_when_the_same_url_is_used_again_then_unknown_callback(
+    webhooks: ProviderWebhooks, adapters: FakeAdapters, store: JobStore, creatify_job: Job
+) -> None:
+    adapters[CREATIFY].on_webhook(notice(CREATIFY, "c1", "evt-1"), notice(CREATIFY, "c1", "evt-2"))
+    adapters[CREATIFY].on_fetch(completed(CREATIFY, task_id="c1"))
+    token = f"{creatify_job.job_id}.s3cret-token"
+    assert webhooks.receive_creatify(token, HEADERS, BODY) is Outcome.RESUMED
+
+    with pytest.raises(UnknownCallbackError):
+        webhooks.receive_creatify(token, HEADERS, BODY)
+
+    assert store.get(creatify_job.job_id).call is None
+    assert adapters[CREATIFY].count("fetch") == 1
+
+
+def test_given_the_jobs_own_secret_instead_of_the_call_key_when_a_callback_arrives_then_unknown_callback(
+    webhooks: ProviderWebhooks, creatify_job: Job
+) -> None:
+    with pytest.raises(UnknownCallbackError):
+        webhooks.receive_creatify(f"{creatify_job.job_id}.job-secret", HEADERS, BODY)
 
 
 def test_given_a_failing_refetch_when_a_creatify_callback_arrives_then_its_retry_can_act(

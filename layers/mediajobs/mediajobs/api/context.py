@@ -21,6 +21,7 @@ from mediajobs.jobs.actions import JobActions
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.registry import ProviderRegistry
+from mediajobs.ratelimit import SharedRateLimiter, rate_rules
 from mediajobs.uploads import UploadService, UploadStore
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -68,7 +69,12 @@ def default_services() -> ApiServices:
         auth=Authenticator(store),
         batches=batches,
         actions=JobActions(jobs),
-        catalog=ProviderCatalog(ProviderRegistry(settings).adapter),
+        catalog=ProviderCatalog(
+            ProviderRegistry(
+                settings,
+                limiter=SharedRateLimiter(dynamodb_table(settings.jobs_table), rate_rules(settings)),
+            ).adapter
+        ),
         uploads=UploadService(
             store=UploadStore(dynamodb_table(settings.jobs_table)),
             jobs=jobs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,6 +90,22 @@ class JobSpec(_Record):
     start_from: StartFrom | None = None
 
 
+class ProviderCall(_Record):
+    """A create call (submit or advance) sent to the provider whose task is not final yet.
+
+    Written before the request leaves. ``answered`` turns true when the provider's answer (the
+    task id) is recorded; a call that stays unanswered (a timeout, a task that died) may still
+    have made a task at the provider, and the provider's callback, which carries ``key``, can
+    name it (see :meth:`JobPipeline.adopt_task`). ``key`` is new for every call and dies with the
+    call's task: a callback URL works for one call only.
+    """
+
+    kind: Literal["submit", "advance"]
+    key: str
+    started_at: datetime
+    answered: bool = False
+
+
 class Job(_Record):
     job_id: str
     tenant_id: str
@@ -115,6 +131,10 @@ class Job(_Record):
     continued_from: str | None = None
     #: set for jobs that are items of a batch (POST /v1/batches)
     batch_id: str | None = None
+    #: the provider create call in flight (see ProviderCall)
+    call: ProviderCall | None = None
+    #: a request slot of the shared rate limiter reserved for this job's next provider request
+    rate_slot: float | None = None
 
     @property
     def provider(self) -> ProviderName:

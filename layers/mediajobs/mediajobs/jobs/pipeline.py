@@ -6,23 +6,26 @@ state machine what comes next:
 - ``await``: wait for the provider's callback, at most ``wait_seconds``, then poll once;
 - ``advance``: the current stage is done and the job has another one;
 - ``archive``: the provider's work is done; keep the outputs;
-- ``retry_submit`` / ``retry_advance``: the provider asked us to come back in ``wait_seconds``;
+- ``retry_submit`` / ``retry_advance``: the provider, or the shared rate limiter
+  (:mod:`mediajobs.ratelimit`), asked us to come back in ``wait_seconds``;
 - ``finished``: the job reached a final state (the next task tells the client).
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel
 
 from mediajobs.config import Settings
 from mediajobs.errors import ErrorKind, PermanentProviderError, ProviderError, RetryableProviderError
 from mediajobs.intake import IntakeRefusedError
-from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, utcnow
+from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, ProviderCall, utcnow
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
 from mediajobs.providers.base import (
@@ -34,6 +37,7 @@ from mediajobs.providers.base import (
     TaskState,
 )
 from mediajobs.providers.registry import OPTIONS_MODELS
+from mediajobs.ratelimit import RateLimitWaitError, prepaid_slot
 
 PERMANENT_CODES = {
     ErrorKind.BAD_REQUEST: "provider_rejected_request",
@@ -133,14 +137,13 @@ class JobPipeline:
             except IntakeRefusedError as exc:
                 return self.fail(job_id, ErrorInfo(code=exc.code, message=exc.message))
             job = self.store.update(job_id, lambda j: j.model_copy(update={"product_image": image}))
+        call = job.call
+        if call is not None and call.kind == "submit" and not call.answered:
+            waiting = self._unanswered_wait(job, call)
+            if waiting is not None:
+                return waiting
         adapter = self.adapters(job.provider)
-        try:
-            task = adapter.start(self.start_request(job))
-        except RetryableProviderError as exc:
-            return self._provider_wait(exc, "retry_submit")
-        except PermanentProviderError as exc:
-            return self.fail(job_id, error_from_provider(exc))
-        return self.route(self._record(job_id, task))
+        return self._create_call(job, "submit", lambda j: adapter.start(self.start_request(j)))
 
     def check(self, job_id: str, *, poll: bool) -> Step:
         job = self.store.get(job_id)
@@ -153,18 +156,32 @@ class JobPipeline:
         # past the deadline the provider is still asked once: a task it finished in the last
         # interval (webhook lost) succeeds; route() fails whatever is still unfinished
         if poll or not job.task.state.final:
-            job = self.store.update(job_id, lambda j: j.model_copy(update={"poll_count": j.poll_count + 1}))
-            try:
-                task = self.adapters(job.provider).fetch(job.task.stage, job.task.task_id)  # type: ignore[union-attr]
-            except RetryableProviderError as exc:
-                logger.warning(
-                    "provider status unavailable, waiting", extra={"job_id": job_id, "kind": exc.kind}
-                )
-                return self._await(job)
-            except PermanentProviderError as exc:
-                return self.fail(job_id, error_from_provider(exc))
-            job = self._record(job_id, task)
+            polled = self._poll(job)
+            if isinstance(polled, Step):
+                return polled
+            job = polled
         return self.route(job)
+
+    def _poll(self, job: Job) -> Job | Step:
+        """Ask the provider for the current task once; the updated job, or what to do instead."""
+        job_id, slot = job.job_id, job.rate_slot
+        job = self.store.update(
+            job_id, lambda j: j.model_copy(update={"poll_count": j.poll_count + 1, "rate_slot": None})
+        )
+        current = job.task
+        assert current is not None  # noqa: S101 - checked by the caller
+        try:
+            with prepaid_slot(slot):
+                task = self.adapters(job.provider).fetch(current.stage, current.task_id)
+        except RateLimitWaitError as exc:
+            self._keep_slot(job_id, exc.slot)
+            return Step("await", _wake_before(exc.retry_after or 0.0))
+        except RetryableProviderError as exc:
+            logger.warning("provider status unavailable, waiting", extra={"job_id": job_id, "kind": exc.kind})
+            return self._await(job)
+        except PermanentProviderError as exc:
+            return self.fail(job_id, error_from_provider(exc))
+        return self._record(job_id, task)
 
     def advance(self, job_id: str) -> Step:
         job = self.store.get(job_id)
@@ -177,15 +194,13 @@ class JobPipeline:
             or completed.stage == last_stage(job)
         ):
             return self.route(job)
-        try:
-            task = self.adapters(job.provider).advance(completed, self.start_request(job))
-        except RetryableProviderError as exc:
-            return self._provider_wait(exc, "retry_advance")
-        except PermanentProviderError as exc:
-            return self.fail(job_id, error_from_provider(exc))
-        if task is None:
-            return Step("archive")
-        return self.route(self._record(job_id, task))
+        call = job.call
+        if call is not None and call.kind == "advance" and not call.answered:
+            waiting = self._unanswered_wait(job, call)
+            if waiting is not None:
+                return waiting
+        adapter = self.adapters(job.provider)
+        return self._create_call(job, "advance", lambda j: adapter.advance(completed, self.start_request(j)))
 
     def fail(self, job_id: str, error: ErrorInfo) -> Step:
         """Mark the job failed with ``error`` unless it is already final."""
@@ -212,6 +227,100 @@ class JobPipeline:
         return self.fail(
             job_id, ErrorInfo(code=code, message=messages.get(code, "mediajobs failed internally"))
         )
+
+    # -- provider create calls --------------------------------------------------------------------
+
+    def _create_call(
+        self,
+        job: Job,
+        kind: Literal["submit", "advance"],
+        send: Callable[[Job], ProviderTask | None],
+    ) -> Step:
+        """Send a create call (the provider makes a task, and may bill for it) exactly once if we can.
+
+        The call is written on the job before the request leaves, with a fresh callback key. An
+        answer, good or bad, settles it. No answer (a timeout here, or a task that dies before
+        its next write) leaves it unanswered: the next attempt waits for the provider's callback
+        instead of sending again (:meth:`_unanswered_wait`).
+        """
+        job_id = job.job_id
+        slot = job.rate_slot
+        call = ProviderCall(kind=kind, key=secrets.token_urlsafe(18), started_at=self.now())
+        job = self.store.update(job_id, lambda j: j.model_copy(update={"call": call, "rate_slot": None}))
+        retry_step = "retry_submit" if kind == "submit" else "retry_advance"
+        try:
+            with prepaid_slot(slot):
+                task = send(job)
+        except RateLimitWaitError as exc:
+            # nothing left: the request waits for the slot it reserved, in the state machine
+            self._settle_call(job_id, call, rate_slot=exc.slot)
+            return Step(retry_step, _wake_before(exc.retry_after or 0.0))
+        except RetryableProviderError as exc:
+            if exc.kind is not ErrorKind.TIMEOUT:
+                # the provider answered (429, 5xx) or was never reached: it made no task
+                self._settle_call(job_id, call)
+            return self._provider_wait(exc, retry_step)
+        except PermanentProviderError as exc:
+            return self.fail(job_id, error_from_provider(exc))
+        if task is None:
+            self._settle_call(job_id, call)
+            return Step("archive")
+        return self.route(self._record(job_id, task, call_key=call.key))
+
+    def _unanswered_wait(self, job: Job, call: ProviderCall) -> Step | None:
+        """An earlier create call got no answer: wait for the callback that may name its task.
+
+        Providers take no idempotency key, so sending again could make (and bill) a second task.
+        The provider's callback carries the call's key, and :meth:`adopt_task` records the task
+        it names. After ``unanswered_call_wait_seconds`` without one, the call is sent again.
+        Calls whose task the provider never calls back for (JoggAI's product) are sent again at
+        once.
+        """
+        if not _calls_back(job, call.kind):
+            return None
+        waited = (self.now() - call.started_at).total_seconds()
+        left = self.settings.unanswered_call_wait_seconds - waited
+        if left > 0 and not self._past_deadline(job):
+            logger.warning(
+                "a create call got no answer; waiting for the provider's callback",
+                extra={"job_id": job.job_id, "call": call.kind, "wait_seconds": math.ceil(left)},
+            )
+            return Step("await", max(1, math.ceil(left)))
+        logger.warning(
+            "a create call got no answer and no callback named its task; sending it again",
+            extra={"job_id": job.job_id, "call": call.kind},
+        )
+        return None
+
+    def _settle_call(self, job_id: str, call: ProviderCall, *, rate_slot: float | None = None) -> None:
+        def change(job: Job) -> Job | None:
+            if job.call is None or job.call.key != call.key:
+                return None
+            return job.model_copy(update={"call": None, "rate_slot": rate_slot})
+
+        self.store.update(job_id, change)
+
+    def _keep_slot(self, job_id: str, slot: float | None) -> None:
+        self.store.update(job_id, lambda j: j.model_copy(update={"rate_slot": slot}))
+
+    def adopt_task(self, job_id: str, task: ProviderTask, key: str) -> Job:
+        """A verified callback names the task of the job's unanswered create call: record it.
+
+        ``key`` is the callback URL's key; it must be the key of the call in flight, so a
+        callback for another job or an earlier call can adopt nothing.
+        """
+        job = self.store.get(job_id)
+        call = job.call
+        if (
+            job.status.final
+            or call is None
+            or call.answered
+            or not secrets.compare_digest(call.key.encode(), key.encode())
+            or (call.kind == "advance" and (job.task is None or job.task.stage == task.stage))
+        ):
+            return job
+        logger.info("task adopted from the provider's callback", extra={"job_id": job_id, "call": call.kind})
+        return self._record(job_id, task, call_key=call.key)
 
     # -- decisions ------------------------------------------------------------------------------
 
@@ -255,18 +364,27 @@ class JobPipeline:
             ),
         )
 
-    def _record(self, job_id: str, task: ProviderTask) -> Job:
-        """Record a task's state; never lets a stale answer move a task backwards."""
+    def _record(self, job_id: str, task: ProviderTask, *, call_key: str | None = None) -> Job:
+        """Record a task's state; never lets a stale answer move a task backwards.
+
+        ``call_key``: the task is the answer to the create call with this key (the call is then
+        answered). A final task ends the call in flight, and with it its callback key.
+        """
         now = self.now()
 
         def change(job: Job) -> Job | None:
             if job.status.final:
                 return None
+            call = job.call
+            if call is not None and call_key is not None and call.key == call_key and not call.answered:
+                call = call.model_copy(update={"answered": True})
+            if call is not None and task.state.final and call.answered:
+                call = None
             current = job.task
             same_task = current is not None and (current.stage, current.task_id) == (task.stage, task.task_id)
             if same_task and current is not None and (current.state.final or current == task):
-                return None
-            updated = job.with_task(task, now=now)
+                return None if call == job.call else job.model_copy(update={"call": call})
+            updated = job.with_task(task, now=now).model_copy(update={"call": call})
             return updated.moved_to(JobStatus.RUNNING, now=now) if job.status is JobStatus.QUEUED else updated
 
         return self.store.update(job_id, change)
@@ -304,12 +422,32 @@ class JobPipeline:
         return f"{job.public_base_url}/p/{job.job_id}"
 
     def callback_url(self, job: Job) -> str | None:
+        """Where the provider calls back for the job's current create call.
+
+        Creatify signs nothing: the path carries the job id and the call's key, and nothing
+        else is accepted. ProdVisual and JoggAI sign their bodies; the ``job`` query parameter
+        (same id and key) only lets a verified callback name the task of a call that got no
+        answer.
+        """
         if not job.public_base_url:
             return None
         base = f"{job.public_base_url}/v1/webhooks/{job.provider.value}"
+        key = job.call.key if job.call is not None else None
         if job.provider is ProviderName.CREATIFY:
-            return f"{base}/{job.job_id}.{job.callback_token}"
-        return base
+            return f"{base}/{job.job_id}.{key}" if key else None
+        return f"{base}?job={job.job_id}.{key}" if key else base
+
+
+def _wake_before(seconds: float) -> int:
+    """Wait-state seconds that end shortly before a reserved slot (the rest is waited inline)."""
+    return max(1, math.floor(seconds - 1.0))
+
+
+def _calls_back(job: Job, kind: str) -> bool:
+    """Whether the provider calls back for the task a create call of ``kind`` makes."""
+    if job.provider is not ProviderName.JOGG:
+        return True
+    return kind == "advance" or job.spec.start_from is not None
 
 
 def deadline_after(now: datetime, seconds: int) -> datetime:

@@ -4,7 +4,8 @@ One ``httpx.Client`` per adapter (and so per Lambda container), explicit timeout
 that turns transport failures and provider error responses into domain errors. Retries here are
 short and bounded: a wait the provider asks for that is longer than ``max_inline_delay`` is not
 slept inside a Lambda, it is raised as a :class:`RetryableProviderError` carrying ``retry_after``
-so the state machine can wait without a running function.
+so the state machine can wait without a running function. ``before_request`` is where the
+shared rate limiter (:mod:`mediajobs.ratelimit`) holds a request back until its slot.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class ProviderHttpClient:
     timeout: httpx.Timeout = field(default_factory=default_timeout)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     transport: httpx.BaseTransport | None = None
+    #: called with the method before every request that goes out (the shared rate limiter)
+    before_request: Callable[[str], None] | None = None
     sleep: Callable[[float], None] = time.sleep
     _client: httpx.Client = field(init=False, repr=False)
 
@@ -133,6 +136,8 @@ class ProviderHttpClient:
     def _send_once(
         self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
     ) -> httpx.Response | ProviderError:
+        if self.before_request is not None:
+            self.before_request(method)
         try:
             response = self._client.request(method, path, json=json, params=params)
         except httpx.ConnectError as exc:

@@ -3,7 +3,8 @@
 Provider credentials live in Secrets Manager (JSON secrets, ARNs in the settings) and are read
 through Powertools parameters with caching, so a rotated key is picked up within
 ``secrets_max_age_seconds`` without a redeploy. Adapters (and their HTTP clients) are reused
-for as long as the credentials stay the same.
+for as long as the credentials stay the same. Every request they send passes the shared rate
+limiter first (:mod:`mediajobs.ratelimit`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel
 
@@ -20,6 +22,7 @@ from mediajobs.providers.base import ProviderAdapter, ProviderName
 from mediajobs.providers.creatify import CreatifyAdapter, CreatifyOptions
 from mediajobs.providers.jogg import JoggAdapter, JoggOptions
 from mediajobs.providers.prodvisual import ProdVisualAdapter, ProdVisualOptions
+from mediajobs.ratelimit import SharedRateLimiter
 
 OPTIONS_MODELS: Mapping[ProviderName, type[BaseModel]] = {
     ProviderName.CREATIFY: CreatifyOptions,
@@ -47,9 +50,15 @@ def _str(secret: Mapping[str, Any], key: str) -> str:
 class ProviderRegistry:
     """Hands out one adapter per provider, rebuilt only when its credentials change."""
 
-    def __init__(self, settings: Settings, secret_reader: SecretReader = read_secret) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        secret_reader: SecretReader = read_secret,
+        limiter: SharedRateLimiter | None = None,
+    ) -> None:
         self._settings = settings
         self._read = secret_reader
+        self._limiter = limiter
         self._lock = threading.Lock()
         self._cache: dict[ProviderName, tuple[tuple[str, ...], ProviderAdapter]] = {}
 
@@ -78,8 +87,14 @@ class ProviderRegistry:
 
     def _build(self, provider: ProviderName, credentials: tuple[str, ...]) -> ProviderAdapter:
         s = self._settings
+        gate = self._limiter.gate(provider.value) if self._limiter is not None else None
+        timeout = httpx.Timeout(s.provider_timeout_seconds, connect=5.0)
         if provider is ProviderName.CREATIFY:
-            return CreatifyAdapter(s.creatify_base_url, credentials[0], credentials[1])
+            return CreatifyAdapter(
+                s.creatify_base_url, credentials[0], credentials[1], timeout=timeout, before_request=gate
+            )
         if provider is ProviderName.JOGG:
-            return JoggAdapter(s.jogg_base_url, credentials[0], credentials[1])
-        return ProdVisualAdapter(s.prodvisual_base_url, credentials[0])
+            return JoggAdapter(
+                s.jogg_base_url, credentials[0], credentials[1], timeout=timeout, before_request=gate
+            )
+        return ProdVisualAdapter(s.prodvisual_base_url, credentials[0], timeout=timeout, before_request=gate)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 from uuid import UUID
 
@@ -190,6 +190,7 @@ class CreatifyAdapter(ProviderAdapter):
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        before_request: Callable[[str], None] | None = None,
     ) -> None:
         self._http = ProviderHttpClient(
             provider=PROVIDER,
@@ -199,6 +200,7 @@ class CreatifyAdapter(ProviderAdapter):
             timeout=timeout or default_timeout(),
             retry=retry or RetryPolicy(),
             transport=transport,
+            before_request=before_request,
         )
 
     def close(self) -> None:

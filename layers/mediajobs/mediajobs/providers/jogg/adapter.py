@@ -49,7 +49,7 @@ Decisions where the documents are vague or contradict themselves:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -145,6 +145,7 @@ class JoggAdapter(ProviderAdapter):
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        before_request: Callable[[str], None] | None = None,
     ) -> None:
         self._webhook_secret = webhook_secret
         self._http = ProviderHttpClient(
@@ -155,6 +156,7 @@ class JoggAdapter(ProviderAdapter):
             timeout=timeout or default_timeout(),
             retry=retry or RetryPolicy(),
             transport=transport,
+            before_request=before_request,
         )
 
     def close(self) -> None:

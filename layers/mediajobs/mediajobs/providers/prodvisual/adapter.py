@@ -40,7 +40,7 @@ Decisions where the document is silent, vague or self-contradictory:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -102,6 +102,7 @@ class ProdVisualAdapter(ProviderAdapter):
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        before_request: Callable[[str], None] | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("a ProdVisual API key is required")
@@ -115,6 +116,7 @@ class ProdVisualAdapter(ProviderAdapter):
             timeout=timeout or default_timeout(),
             retry=retry or RetryPolicy(),
             transport=transport,
+            before_request=before_request,
         )
 
     def close(self) -> None:
