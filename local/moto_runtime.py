@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import json
 import logging
 import os
@@ -171,6 +172,32 @@ def _json_default(value: Any) -> Any:
 # --- the hook ------------------------------------------------------------------------------------
 
 HookDispatch = Callable[[Any, Any], tuple[str, bool, str]]
+
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def serialize_dynamodb() -> None:
+    """Make each DynamoDB request atomic in moto, as it is in DynamoDB (idempotent).
+
+    moto serves requests on many threads and its DynamoDB backend takes no lock: two conditional
+    updates of one item can both read the old value and both succeed. The jobs' versioned writes,
+    the task token claim and the shared rate limiter all count on a condition being checked and
+    the write done as one step, so every DynamoDB action runs under one lock here.
+    """
+    from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415 - moto is only needed when running
+
+    current = DynamoHandler.__dict__["call_action"]
+    if getattr(current, "__serialized__", False):
+        return
+
+    @functools.wraps(current)
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return current(self)
+
+    call_action.__serialized__ = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def install_lambda_hook(dispatch: HookDispatch) -> Callable[[], None]:
@@ -348,6 +375,7 @@ class MotoRuntime:
             _active = self
         try:
             self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
+            serialize_dynamodb()
             self._uninstall_hook = install_lambda_hook(self._dispatch)
         except BaseException:
             self.stop()

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from local.cfn import ResolveContext, Template, resolve
+from local.moto_runtime import serialize_dynamodb
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 REGION = "us-east-1"
@@ -79,8 +80,10 @@ CREATORS = {
 def create_from_template(logical_ids: list[str]) -> dict[str, str]:
     """Create the named tables and buckets of template.yaml in the active moto mock.
 
-    Returns ``{logical id: physical name}``. Call it inside ``mock_aws()``.
+    Returns ``{logical id: physical name}``. Call it inside ``mock_aws()``. DynamoDB requests
+    are made atomic, as they are in AWS (``local.moto_runtime.serialize_dynamodb``).
     """
+    serialize_dynamodb()
     template = load_template()
     ctx = _context(template)
     created: dict[str, str] = {}
