@@ -70,6 +70,8 @@ class Timing:
     job_deadline_seconds: int = 300
     #: seconds before each retry of a failed client webhook delivery
     webhook_retry_delays: str = "1,1,2"
+    #: how long a create call that got no answer waits for the provider's callback
+    unanswered_call_wait_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,11 @@ class LocalStack:
         prodvisual: ProdVisualSettings | None = None,
         environ: Mapping[str, str] | None = None,
         quiet: bool = False,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.quiet = quiet
+        #: template parameters over the local defaults (e.g. ``{"ProviderTimeoutSeconds": "2"}``)
+        self.parameter_overrides = dict(parameters or {})
         self.api_host = api_host
         self.api_port = api_port
         self.sandbox_ports = dict(sandbox_ports or {})
@@ -371,7 +376,9 @@ class LocalStack:
             "PollMaxSeconds": str(self.timing.poll_max_seconds),
             "JobDeadlineSeconds": str(self.timing.job_deadline_seconds),
             "WebhookRetryDelays": self.timing.webhook_retry_delays,
+            "UnansweredCallWaitSeconds": str(self.timing.unanswered_call_wait_seconds),
             "LogRetentionDays": "1",
+            **self.parameter_overrides,
         }
         for name, endpoint in provider_endpoints(self.sandboxes, self.environ).items():
             arn = secrets.create_secret(

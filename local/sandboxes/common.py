@@ -314,7 +314,9 @@ class Sandbox:
     def _trim(self, now: float) -> None:
         while self._window and self._window[0] <= now - 60:
             self._window.popleft()
-        while self._day and self._day[0] <= now - 86400:
+        # the daily quota is per calendar day in UTC (mediajobs.ratelimit assumes the same)
+        day_start = now - now % 86400
+        while self._day and self._day[0] < day_start:
             self._day.popleft()
 
     def _over_limit(self) -> bool:

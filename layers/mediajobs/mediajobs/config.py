@@ -34,7 +34,7 @@ class Settings(BaseModel):
     prodvisual_secret_arn: str = ""
     secrets_max_age_seconds: Annotated[int, Field(ge=0)] = 300
     #: seconds to wait for a provider's answer to one request (connect stays 5 s)
-    provider_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 30.0
+    provider_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 20.0
 
     #: the shared provider rate limits (mediajobs.ratelimit); 0 turns one off
     prodvisual_requests_per_minute: Annotated[int, Field(ge=0)] = 60
