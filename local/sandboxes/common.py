@@ -16,7 +16,7 @@ import random
 import secrets
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -130,6 +130,9 @@ class Sandbox:
         self.base_url = "http://127.0.0.1"
         self.requests: list[RequestRecord] = []
         self.webhooks: list[WebhookRecord] = []
+        #: faults injected so far, by kind (``5xx``, ``timeout``, ``429``, ``job_failure``,
+        #: ``webhook_drop``, ``webhook_duplicate``, ``webhook_reorder``)
+        self.injected: Counter[str] = Counter()
         self.files: dict[str, StoredFile] = {}
         self._window: deque[float] = deque()
         self._day: deque[float] = deque()
@@ -168,12 +171,16 @@ class Sandbox:
             json.dumps(body), status=status, mimetype="application/json", headers=dict(headers or {})
         )
 
-    def roll(self, probability: float) -> bool:
+    def roll(self, probability: float, fault: str | None = None) -> bool:
+        """``True`` with ``probability``; a true roll of a named ``fault`` is counted."""
         with self.lock:
-            return probability > 0 and self.rng.random() < probability
+            hit = probability > 0 and self.rng.random() < probability
+            if hit and fault is not None:
+                self.injected[fault] += 1
+            return hit
 
     def job_should_fail(self) -> bool:
-        return self.roll(self.settings.faults.job_failure_rate)
+        return self.roll(self.settings.faults.job_failure_rate, "job_failure")
 
     def new_id(self, prefix: str = "", nbytes: int = 6) -> str:
         return prefix + secrets.token_urlsafe(nbytes).replace("-", "x").replace("_", "y")
@@ -215,13 +222,13 @@ class Sandbox:
             return
         faults = self.settings.faults
         queued_at = time.time()
-        if self.roll(faults.webhook_drop):
+        if self.roll(faults.webhook_drop, "webhook_drop"):
             self._record_webhook(url, event, None, "dropped", queued_at)
             return
         delay = faults.webhook_delay_seconds
-        if self.roll(faults.webhook_reorder):
+        if self.roll(faults.webhook_reorder, "webhook_reorder"):
             delay += faults.webhook_reorder_seconds
-        copies = 2 if self.roll(faults.webhook_duplicate) else 1
+        copies = 2 if self.roll(faults.webhook_duplicate, "webhook_duplicate") else 1
         for copy in range(copies):
             self.schedule(
                 delay + 0.05 * copy, lambda: self._submit_delivery(url, body, headers, event, queued_at)
@@ -281,13 +288,13 @@ class Sandbox:
 
     def _injected_fault(self, endpoint: str, now: float) -> Response | None:
         faults = self.settings.faults.for_endpoint(endpoint)
-        if self.roll(faults.rate_limited):
+        if self.roll(faults.rate_limited, "429"):
             g.fault = "injected_429"
             return self._too_many(now)
-        if self.roll(faults.server_error):
+        if self.roll(faults.server_error, "5xx"):
             g.fault = "injected_5xx"
             return self.error_response(500, "server_error", "Internal server error (injected fault)")
-        if self.roll(faults.timeout):
+        if self.roll(faults.timeout, "timeout"):
             g.fault = "injected_timeout"
             time.sleep(self.settings.faults.timeout_seconds)
             return self.error_response(504, "server_error", "Gateway timeout (injected fault)")
