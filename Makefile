@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
 
 .PHONY: help install lint typecheck validate build asl unit integration e2e pytest test \
-        sandboxes local demo invoke bench clean
+        sandboxes local demo invoke bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ demo: $(STAMP) ## the main job: one job per provider on the local stack, outputs
 
 invoke: $(STAMP) ## run one function with one event: make invoke FUNCTION=ApiFunction EVENT=events/x.json
 	$(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
+
+reliability: $(STAMP) ## full-size fault suite (210 jobs) and burst (300 ProdVisual jobs at 60/min), with figures
+	MEDIAJOBS_RELIABILITY=full $(PY) -m pytest tests/reliability -o timeout=2400 $(PYTEST_ARGS)
 
 bench: $(STAMP) ## the benchmarks (figures printed, not asserted)
 	$(PY) -m benchmarks.pipeline

@@ -31,7 +31,7 @@ class Scale:
     burst_per_minute: int
 
 
-SCALE = Scale(70, 300, 60) if FULL else Scale(10, 40, 120)
+SCALE = Scale(70, 300, 60) if FULL else Scale(10, 45, 30)
 
 
 class CountingClient:
