@@ -100,6 +100,30 @@ def test_malformed_json_is_a_400(client: Client) -> None:
 
 
 @pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/jobs",
+        "/v1/batches",
+        "/v1/uploads",
+        f"/v1/jobs/{'0' * 32}/regenerate",
+        f"/v1/jobs/{'0' * 32}/video",
+    ],
+)
+def test_a_body_that_is_not_utf8_is_a_400_with_a_key_and_a_401_without(
+    stack: LocalStack, client: Client, path: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+
+    with_key = client.http.post(path, content=b"\xff\xfe{", headers=headers)
+    without_key = httpx.post(stack.api_url + path, content=b"\xff\xfe{", headers=headers)
+
+    assert with_key.status_code == 400
+    assert error_of(with_key)["code"] == "malformed_json"
+    assert without_key.status_code == 401
+    assert error_of(without_key)["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
     "authorization", [None, "Bearer wrong-key", "Basic bG9jYWw6ZGV2", "Bearer", "local-dev-key"]
 )
 def test_requests_without_a_valid_api_key_are_401(stack: LocalStack, authorization: str | None) -> None:

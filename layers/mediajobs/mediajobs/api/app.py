@@ -63,8 +63,8 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
 
     app.use(middlewares=[authenticate])
 
-    @app.exception_handler(RequestValidationError)
-    def invalid_request(exc: RequestValidationError) -> Response[Any]:
+    def unauthenticated() -> Response[Any] | None:
+        """The 401 for a caller without a valid key (validation runs before the middleware)."""
         event = app.current_event
         if (
             not event.path.startswith(PUBLIC_PREFIXES)
@@ -73,6 +73,20 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
             return error_response(
                 ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
             )
+        return None
+
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(_exc: UnicodeDecodeError) -> Response[Any]:
+        # Powertools' validation decodes the body before any handler: bytes that are not UTF-8
+        return unauthenticated() or error_response(
+            ApiError(400, "malformed_json", "the request body is not valid JSON (it is not UTF-8 text)")
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[Any]:
+        denied = unauthenticated()
+        if denied is not None:
+            return denied
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(ApiError(400, "malformed_json", "the request body is not valid JSON"))

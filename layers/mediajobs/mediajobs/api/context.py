@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 from mediajobs.api.auth import Authenticator
 from mediajobs.api.errors import ApiError, ErrorResponse
@@ -35,6 +36,11 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     },
     422: {"description": "the request is invalid", "content": {"application/json": {"model": ErrorResponse}}},
 }
+
+
+def answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    """A documented JSON answer (a route with ``responses=`` must list its 200 itself)."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
 
 
 @dataclass(frozen=True)

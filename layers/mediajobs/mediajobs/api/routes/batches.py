@@ -9,7 +9,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.batches import BatchAccepted, BatchCreateRequest, BatchView
 
@@ -54,7 +54,12 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             app, services().idempotency, operation="batches", tenant_id=tenant, create=create
         )
 
-    @app.get("/v1/batches/<batch_id>", summary="Get a batch", responses=ERROR_RESPONSES, tags=["batches"])
+    @app.get(
+        "/v1/batches/<batch_id>",
+        summary="Get a batch",
+        responses={200: answer("the batch and its items", BatchView), **ERROR_RESPONSES},
+        tags=["batches"],
+    )
     def get_batch(batch_id: Annotated[str, Path(max_length=64)]) -> BatchView:
         batches = services().batches
         return batches.view(batches.get(tenant_id(app), batch_id))

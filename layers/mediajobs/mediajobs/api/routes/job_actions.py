@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from mediajobs.api.action_schemas import JobListView, RegenerateRequest, VideoRequest
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, public_base_url, tenant_id
 from mediajobs.api.errors import ErrorResponse
 from mediajobs.api.schemas import JobAccepted, JobView, Links
 from mediajobs.jobs.models import Job, JobStatus
@@ -45,7 +45,11 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/jobs",
         summary="List jobs",
         description="Your jobs, newest first, optionally of one status and/or provider; page with cursor.",
-        responses={**ERROR_RESPONSES, 400: _error("the cursor is not one this API gave you")},
+        responses={
+            200: answer("a page of your jobs", JobListView),
+            **ERROR_RESPONSES,
+            400: _error("the cursor is not one this API gave you"),
+        },
         tags=["jobs"],
     )
     def list_jobs(
@@ -67,7 +71,11 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "A new job linked to this succeeded one (regenerated_from) with another prompt (Creatify), "
             "style (ProdVisual) or script (JoggAI); the source keeps its outputs."
         ),
-        responses={**ACCEPTED, 409: _error("the source job has not succeeded or has nothing to regenerate")},
+        responses={
+            **ACCEPTED,
+            400: _error("the request body is not valid JSON"),
+            409: _error("the source job has not succeeded or has nothing to regenerate"),
+        },
         tags=["jobs"],
     )
     def regenerate_job(
@@ -85,7 +93,11 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "For a succeeded Creatify job created with options.stop_after 'image': a new job "
             "(continued_from) makes the video from its preview, with an optional video prompt."
         ),
-        responses={**ACCEPTED, 409: _error("not a succeeded Creatify job that stopped at its preview")},
+        responses={
+            **ACCEPTED,
+            400: _error("the request body is not valid JSON"),
+            409: _error("not a succeeded Creatify job that stopped at its preview"),
+        },
         tags=["jobs"],
     )
     def continue_job(
@@ -100,7 +112,11 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/jobs/<job_id>/cancel",
         summary="Cancel a job",
         description="Stops a job that is not final; nothing the provider delivers later is kept.",
-        responses={**ERROR_RESPONSES, 409: _error("the job is already final")},
+        responses={
+            200: answer("the job, cancelled", JobView),
+            **ERROR_RESPONSES,
+            409: _error("the job is already final"),
+        },
         tags=["jobs"],
     )
     def cancel_job(job_id: JobId) -> JobView:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from mediajobs.api.action_schemas import CreditsView, ProvidersView, StylesView
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer
 from mediajobs.api.errors import ErrorResponse
 
 
@@ -29,7 +29,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/providers",
         summary="Providers and what they can do",
         description="Stages, output kinds, regenerate / continue support, webhook signing, option schemas.",
-        responses=ERROR_RESPONSES,
+        responses={200: answer("the providers", ProvidersView), **ERROR_RESPONSES},
         tags=["providers"],
     )
     def list_providers() -> ProvidersView:
@@ -39,7 +39,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/providers/prodvisual/styles",
         summary="ProdVisual's styles",
         description="The style ids a ProdVisual job's options.style takes (cached for a few minutes).",
-        responses={**ERROR_RESPONSES, **PROVIDER_ERRORS},
+        responses={200: answer("ProdVisual's styles", StylesView), **ERROR_RESPONSES, **PROVIDER_ERRORS},
         tags=["providers"],
     )
     def prodvisual_styles() -> Response[StylesView]:
@@ -55,7 +55,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/providers/<provider>/credits",
         summary="A provider's credits",
         description="The credits left on mediajobs' account at the provider (ProdVisual only).",
-        responses={**ERROR_RESPONSES, **PROVIDER_ERRORS},
+        responses={200: answer("the credits left", CreditsView), **ERROR_RESPONSES, **PROVIDER_ERRORS},
         tags=["providers"],
     )
     def provider_credits(provider: Annotated[str, Path(max_length=64)]) -> CreditsView:

@@ -9,7 +9,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.api.schemas import ErrorView
 from mediajobs.api.upload_schemas import UploadCreated, UploadLinks, UploadRequest, UploadView
@@ -70,7 +70,12 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             app, services().idempotency, operation="uploads", tenant_id=tenant, create=create
         )
 
-    @app.get("/v1/uploads/<upload_id>", summary="Get an upload", responses=ERROR_RESPONSES, tags=["uploads"])
+    @app.get(
+        "/v1/uploads/<upload_id>",
+        summary="Get an upload",
+        responses={200: answer("the upload and the job it started", UploadView), **ERROR_RESPONSES},
+        tags=["uploads"],
+    )
     def get_upload(upload_id: Annotated[str, Path(max_length=64)]) -> UploadView:
         upload = services().uploads.get(tenant_id(app), upload_id)
         return UploadView(
