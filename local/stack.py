@@ -119,21 +119,13 @@ def reset_service_caches() -> None:
     from mediajobs.api import context as api_context  # noqa: PLC0415
     from mediajobs.jobs import tasks  # noqa: PLC0415
 
-    for cached in (
-        config.get_settings,
-        aws.dynamodb_table,
-        aws.s3_client,
-        aws.sfn_client,
-        api_context.default_services,
-        tasks.registry,
-        tasks.pipeline,
-        tasks.archiver,
-        tasks.http_client,
-        tasks.provider_webhooks,
-        tasks.batch_runner,
-        tasks.reconciler,
-    ):
-        cached.cache_clear()
+    # every per-container cache (functools.cache) of these modules: settings, clients, services
+    for module in (config, aws, api_context, tasks):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == (
+                module.__name__
+            ):
+                value.cache_clear()
     from mediajobs import notifications  # noqa: PLC0415
 
     notifications.clear_caches()
