@@ -32,17 +32,20 @@ from local.sample_shop import SampleShop
 from local.stack import LocalStack
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.core.result import Ok
-from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from tests.e2e.conftest import FINAL, Client, sandbox_settings
+
+Operation = APIOperation[Any, Any, Any, Any]
+AnyCase = Case[Any]
 
 OPENAPI_PATH = "/v1/openapi.json"
 #: nothing listens there: a fetch is refused at once, and the request never leaves the machine
@@ -137,9 +140,9 @@ def wait_until_every_job_ended(client: Client, timeout: float = 120.0) -> None:
             return
 
 
-def operations(schema: OpenApiSchema, document: dict[str, Any]) -> list[APIOperation]:
+def operations(schema: OpenApiSchema, document: dict[str, Any]) -> list[Operation]:
     """Every operation of the document (a part schemathesis cannot read fails the test)."""
-    found: list[APIOperation] = []
+    found: list[Operation] = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result.err()
         found.append(result.ok())
@@ -154,7 +157,7 @@ def fuzz_every_operation(
     *,
     headers: dict[str, str] | None,
     max_examples: int,
-    check: Callable[[Case], None],
+    check: Callable[[AnyCase], None],
 ) -> None:
     """Run ``check`` on ``max_examples`` valid and invalid requests of each operation, one subtest each.
 
@@ -173,7 +176,7 @@ def fuzz_every_operation(
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
         @given(case=cases)
-        def run(case: Case) -> None:
+        def run(case: AnyCase) -> None:
             check(case)
 
         with subtests.test(msg=operation.label):
@@ -188,7 +191,7 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(
 ) -> None:
     key = fuzz_client.http.headers["authorization"]
 
-    def conforms(case: Case) -> None:
+    def conforms(case: AnyCase) -> None:
         case.body = keep_on_loopback(case.body)
         response = case.call_and_validate(headers={"Authorization": key}, checks=CHECKS, timeout=30)
         assert response.request.headers["Authorization"] == key
@@ -206,7 +209,7 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(
 def test_without_a_key_every_operation_answers_401_with_the_error_body(
     api_schema: OpenApiSchema, openapi_document: dict[str, Any], subtests: pytest.Subtests
 ) -> None:
-    def refused(case: Case) -> None:
+    def refused(case: AnyCase) -> None:
         case.body = keep_on_loopback(case.body)
         response = case.call(timeout=30)
         case.validate_response(response, checks=[not_a_server_error])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 
@@ -60,7 +61,7 @@ def test_given_a_per_minute_limit_when_many_reserve_at_once_then_slots_are_evenl
     slots = [shared.reserve("prodvisual") for _ in range(120)]
 
     assert slots[0] == T0
-    assert [round(b - a, 6) for a, b in zip(slots, slots[1:], strict=False)] == [1.0] * 119
+    assert [round(b - a, 6) for a, b in itertools.pairwise(slots)] == [1.0] * 119
     assert max(sum(1 for s in slots if start <= s < start + 60) for start in slots) == 60
 
 
@@ -103,7 +104,7 @@ def test_given_threads_reserving_together_when_done_then_no_two_share_a_slot(tab
 
     ordered = sorted(slots)
     assert len(ordered) == 80
-    assert min(b - a for a, b in zip(ordered, ordered[1:], strict=False)) >= 0.1 - 1e-5
+    assert min(b - a for a, b in itertools.pairwise(ordered)) >= 0.1 - 1e-5
 
 
 def test_given_a_daily_quota_when_it_is_used_up_then_the_wait_is_until_the_next_utc_day(
