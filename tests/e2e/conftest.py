@@ -77,3 +77,23 @@ def sandbox_settings(sandbox: Sandbox, **changes: Any) -> Iterator[None]:
         yield
     finally:
         sandbox.settings = before
+
+
+FAST_CREATIFY = {
+    "initializing_seconds": 0.1,
+    "image_generating_seconds": 0.3,
+    "video_generating_seconds": 0.4,
+}
+FAST_JOGG = {"pending_seconds": 0.1, "processing_seconds": 0.4, "length_scale": 0.1}
+FAST_PRODVISUAL = {"pending_seconds": 0.05, "processing_seconds": 0.3}
+
+
+@contextlib.contextmanager
+def fast_sandboxes(stack: LocalStack) -> Iterator[None]:
+    """All three providers finish in well under a second (for tests that run many jobs)."""
+    assert stack.sandboxes is not None
+    with contextlib.ExitStack() as changes:
+        changes.enter_context(sandbox_settings(stack.sandboxes.creatify, **FAST_CREATIFY))
+        changes.enter_context(sandbox_settings(stack.sandboxes.jogg, **FAST_JOGG))
+        changes.enter_context(sandbox_settings(stack.sandboxes.prodvisual, **FAST_PRODVISUAL))
+        yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,25 +11,14 @@ import pytest
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
 
-from tests.e2e.conftest import Client, sandbox_settings
+from tests.e2e.conftest import Client, fast_sandboxes, sandbox_settings
 
 # fast providers for this module: a job takes one to two seconds
-FAST_CREATIFY = {
-    "initializing_seconds": 0.1,
-    "image_generating_seconds": 0.3,
-    "video_generating_seconds": 0.4,
-}
-FAST_JOGG = {"pending_seconds": 0.1, "processing_seconds": 0.4, "length_scale": 0.1}
-FAST_PRODVISUAL = {"pending_seconds": 0.05, "processing_seconds": 0.3}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_providers(stack: LocalStack) -> Iterator[None]:
-    assert stack.sandboxes is not None
-    with contextlib.ExitStack() as changes:
-        changes.enter_context(sandbox_settings(stack.sandboxes.creatify, **FAST_CREATIFY))
-        changes.enter_context(sandbox_settings(stack.sandboxes.jogg, **FAST_JOGG))
-        changes.enter_context(sandbox_settings(stack.sandboxes.prodvisual, **FAST_PRODVISUAL))
+    with fast_sandboxes(stack):
         yield
 
 

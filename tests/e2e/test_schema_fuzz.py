@@ -17,7 +17,6 @@ accepted to end before the next module runs.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from tests.e2e.conftest import FINAL, Client, sandbox_settings
+from tests.e2e.conftest import FINAL, Client, fast_sandboxes
 
 Operation = APIOperation[Any, Any, Any, Any]
 AnyCase = Case[Any]
@@ -64,22 +63,11 @@ CHECKS = [
 ]
 
 # fast providers: the jobs the fuzzer gets accepted (JoggAI jobs from product details) end quickly
-FAST_CREATIFY = {
-    "initializing_seconds": 0.1,
-    "image_generating_seconds": 0.3,
-    "video_generating_seconds": 0.4,
-}
-FAST_JOGG = {"pending_seconds": 0.1, "processing_seconds": 0.4, "length_scale": 0.1}
-FAST_PRODVISUAL = {"pending_seconds": 0.05, "processing_seconds": 0.3}
 
 
 @pytest.fixture(scope="module")
 def fast_providers(stack: LocalStack) -> Iterator[None]:
-    assert stack.sandboxes is not None
-    with contextlib.ExitStack() as changes:
-        changes.enter_context(sandbox_settings(stack.sandboxes.creatify, **FAST_CREATIFY))
-        changes.enter_context(sandbox_settings(stack.sandboxes.jogg, **FAST_JOGG))
-        changes.enter_context(sandbox_settings(stack.sandboxes.prodvisual, **FAST_PRODVISUAL))
+    with fast_sandboxes(stack):
         yield
 
 

@@ -137,11 +137,6 @@ class JobPipeline:
             except IntakeRefusedError as exc:
                 return self.fail(job_id, ErrorInfo(code=exc.code, message=exc.message))
             job = self.store.update(job_id, lambda j: j.model_copy(update={"product_image": image}))
-        call = job.call
-        if call is not None and call.kind == "submit" and not call.answered:
-            waiting = self._unanswered_wait(job, call)
-            if waiting is not None:
-                return waiting
         adapter = self.adapters(job.provider)
         return self._create_call(job, "submit", lambda j: adapter.start(self.start_request(j)))
 
@@ -194,11 +189,6 @@ class JobPipeline:
             or completed.stage == last_stage(job)
         ):
             return self.route(job)
-        call = job.call
-        if call is not None and call.kind == "advance" and not call.answered:
-            waiting = self._unanswered_wait(job, call)
-            if waiting is not None:
-                return waiting
         adapter = self.adapters(job.provider)
         return self._create_call(job, "advance", lambda j: adapter.advance(completed, self.start_request(j)))
 
@@ -243,6 +233,11 @@ class JobPipeline:
         its next write) leaves it unanswered: the next attempt waits for the provider's callback
         instead of sending again (:meth:`_unanswered_wait`).
         """
+        earlier = job.call
+        if earlier is not None and earlier.kind == kind and not earlier.answered:
+            waiting = self._unanswered_wait(job, earlier)
+            if waiting is not None:
+                return waiting
         job_id = job.job_id
         slot = job.rate_slot
         call = ProviderCall(kind=kind, key=secrets.token_urlsafe(18), started_at=self.now())
