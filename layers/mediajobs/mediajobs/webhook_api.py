@@ -77,6 +77,13 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
 
     @app.exception_handler(ProviderError)
     def provider_down(exc: ProviderError) -> Response[Any]:
+        if not exc.retryable:
+            # a body that does not parse as the documented payload, or a task the provider denies
+            logger.warning("webhook payload refused", extra={"kind": exc.kind.value})
+            return _json(
+                400,
+                ApiError(400, "invalid_payload", "the body is not the provider's documented payload").body(),
+            )
         # the provider retries deliveries we could not act on; polling covers the rest
         logger.warning("could not re-fetch the task for a webhook", extra={"kind": exc.kind.value})
         return _json(503, ApiError(503, "provider_unavailable", "try again later").body())
