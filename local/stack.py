@@ -129,6 +129,10 @@ def reset_service_caches() -> None:
     from mediajobs import notifications  # noqa: PLC0415
 
     notifications.clear_caches()
+    # Powertools keeps one Secrets Manager client (and the values it read) per process
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 class LocalStack:

@@ -35,6 +35,7 @@ def test_every_event_file_is_covered_here() -> None:
     covered = (
         set(API_EVENTS)
         | set(WEBHOOK_EVENTS)
+        | set(DEAD_CALLBACKS)
         | {name for name, _ in TASK_SEQUENCE}
         | set(S3_EVENTS)
         | {name for name, _, _ in BATCH_SEQUENCE}
@@ -58,9 +59,9 @@ WEBHOOK_EVENTS = {
     # signed correctly for the sandbox secrets, but for tasks no job waits on
     "webhook_prodvisual.json": "ignored",
     "webhook_jogg.json": "ignored",
-    # the sample job's callback token, for a task that job never started
-    "webhook_creatify.json": "ignored",
 }
+#: the sample job is a ProdVisual job with no Creatify call in flight: its Creatify URL is dead
+DEAD_CALLBACKS = {"webhook_creatify.json": "not_found"}
 #: the sample upload's file lands (LocalStack's S3 sends what events/s3_put_upload.json holds)
 S3_EVENTS = {"s3_put_upload.json": "started"}
 TASK_SEQUENCE = [
@@ -112,6 +113,16 @@ def test_webhook_event_gets_its_answer(stack: LocalStack, sample_job: str, name:
 
     assert answer["statusCode"] == 200, answer.get("body")
     assert json.loads(answer["body"]) == {"received": True, "outcome": outcome}
+
+
+@pytest.mark.parametrize(("name", "code"), DEAD_CALLBACKS.items())
+def test_a_callback_url_with_no_call_in_flight_is_not_found(
+    stack: LocalStack, sample_job: str, name: str, code: str
+) -> None:
+    answer = stack.invoke("ProviderWebhookFunction", event(name))
+
+    assert answer["statusCode"] == 404, answer.get("body")
+    assert json.loads(answer["body"])["error"]["code"] == code
 
 
 FUNCTIONS = {

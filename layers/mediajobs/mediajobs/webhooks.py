@@ -87,7 +87,8 @@ class ProviderWebhooks:
         """
         job_id, _, key = token.partition(".")
         job = self.store.find(job_id) if job_id else None
-        expected = job.call.key if job is not None and job.call is not None else None
+        creatify = job is not None and job.provider is ProviderName.CREATIFY
+        expected = job.call.key if creatify and job is not None and job.call is not None else None
         if job is None or not expected or not hmac.compare_digest(key.encode(), expected.encode()):
             raise UnknownCallbackError("no job has this callback token")
         notice = self.adapters(ProviderName.CREATIFY).parse_webhook(headers, body)

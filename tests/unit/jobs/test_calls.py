@@ -11,7 +11,7 @@ from mediajobs.jobs.pipeline import JobPipeline, Step
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName, TaskState, WebhookNotice
 from mediajobs.ratelimit import RateLimitWaitError
-from mediajobs.webhooks import Outcome, ProviderWebhooks
+from mediajobs.webhooks import Outcome, ProviderWebhooks, UnknownCallbackError
 from tests.unit.jobs.conftest import JobFactory
 from tests.unit.jobs.fakes import FakeAdapters, FakeClock, FakeSfn, completed, task
 
@@ -261,3 +261,15 @@ def test_given_an_unanswered_creatify_call_when_its_callback_arrives_then_the_ta
     assert stored.task.task_id == "c_orphan"
     assert stored.call is not None
     assert stored.call.answered
+
+
+def test_given_a_prodvisual_job_with_a_call_in_flight_when_a_creatify_callback_names_it_then_unknown(
+    pipeline: JobPipeline, adapters: FakeAdapters, webhooks: ProviderWebhooks, stored_job: JobFactory
+) -> None:
+    job = unanswered(pipeline, adapters, stored_job(), PRODVISUAL)
+    assert job.call is not None
+
+    with pytest.raises(UnknownCallbackError):
+        webhooks.receive_creatify(f"{job.job_id}.{job.call.key}", HEADERS, BODY)
+
+    assert adapters[CREATIFY].calls == []
