@@ -115,12 +115,16 @@ def add_layers_to_path(template: Template) -> None:
 
 def reset_service_caches() -> None:
     """Forget settings and clients cached by an earlier stack in this process (tests start several)."""
-    from mediajobs import aws, config  # noqa: PLC0415 - after the environment is set
+    from mediajobs import (  # noqa: PLC0415 - after the environment is set
+        aws,
+        config,
+        ratelimit,
+    )
     from mediajobs.api import context as api_context  # noqa: PLC0415
     from mediajobs.jobs import tasks  # noqa: PLC0415
 
     # every per-container cache (functools.cache) of these modules: settings, clients, services
-    for module in (config, aws, api_context, tasks):
+    for module in (config, aws, api_context, tasks, ratelimit):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == (
                 module.__name__

@@ -17,7 +17,7 @@ As on Lambda (JSON logging, application log level INFO), the root logger is at I
 Secrets looked for: the sandbox and local API keys, ``whsec_`` secrets, HMAC hex and Standard
 Webhooks signature values, Step Functions task tokens (by key, and every token moto's Step
 Functions issued in this run), ``X-Amz-Signature=`` / ``X-Amz-Credential=`` of presigned URLs,
-Creatify callback tokens and bearer tokens.
+callback URL keys (``<job id>.<key>``) and bearer tokens.
 """
 
 from __future__ import annotations

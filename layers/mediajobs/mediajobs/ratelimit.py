@@ -25,6 +25,7 @@ sandbox does the same), and the README says so.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -36,7 +37,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from mediajobs.config import Settings
+from mediajobs.aws import dynamodb_table
+from mediajobs.config import Settings, get_settings
 from mediajobs.errors import ErrorKind, RetryableProviderError
 
 if TYPE_CHECKING:
@@ -120,11 +122,7 @@ class SharedRateLimiter:
 
     def gate(self, provider: str) -> Callable[[str], None]:
         """The hook a provider's HTTP client calls before each request (see :meth:`before_request`)."""
-
-        def before(method: str) -> None:
-            self.before_request(provider, method)
-
-        return before
+        return functools.partial(self.before_request, provider)
 
     def before_request(self, provider: str, method: str) -> None:
         """Wait for this request's slot, briefly here, or raise :class:`RateLimitWaitError`.
@@ -268,3 +266,10 @@ def rate_rules(settings: Settings) -> dict[str, RateRule]:
         ),
         "creatify": RateRule(per_minute=settings.creatify_requests_per_minute or None, headroom=headroom),
     }
+
+
+@functools.cache
+def shared_limiter() -> SharedRateLimiter:
+    """The container's limiter on the jobs table, with the limits of its settings."""
+    settings = get_settings()
+    return SharedRateLimiter(dynamodb_table(settings.jobs_table), rate_rules(settings))

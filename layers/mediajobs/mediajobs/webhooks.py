@@ -1,8 +1,10 @@
 """Provider webhooks: hints until verified; duplicates and late or out-of-order callbacks change nothing.
 
 ProdVisual and JoggAI sign the raw body (HMAC-SHA256): a verified body is trusted as the task's
-state. Creatify signs nothing: its callback URL carries the job's unguessable token, and the task
-is re-fetched from Creatify before anything changes. A job resumes only when the recorded task
+state. Creatify signs nothing: its callback URL carries the job id and the key of the job's call
+in flight (dead once that call's task is final), and the task is re-fetched from Creatify before
+anything changes. A verified callback naming a task no job knows can be adopted by the job whose
+unanswered call it answers (``JobPipeline.adopt_task``). A job resumes only when the recorded task
 is final, and only one delivery can resume it (the task token is claimed atomically).
 """
 

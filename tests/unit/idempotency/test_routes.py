@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -13,9 +12,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from mediajobs.api.app import build_app, openapi_document
 from mediajobs.api.context import ApiServices
 from mediajobs.api.idempotency import IdempotentCreator, StoredAnswer
-from mediajobs.config import get_settings
 from mediajobs.jobs.models import JobStatus
-from tests.unit.api.conftest import Answer, sample_event, send, with_json_body
+from tests.unit.api.conftest import (
+    Answer,
+    sample_event,
+    send,
+    settings_env,  # noqa: F401 - the API tests' autouse settings
+    with_json_body,
+)
 
 BODY: dict[str, Any] = json.loads(sample_event("api_create_job_prodvisual.json")["body"])
 CREATE_ROUTES = [("/v1/jobs", "post"), ("/v1/batches", "post"), ("/v1/uploads", "post")]
@@ -47,16 +51,6 @@ class Unused:
 
     def __getattr__(self, attribute: str) -> Any:
         raise AssertionError(f"the route used services().{self._name}.{attribute}")
-
-
-@pytest.fixture(autouse=True)
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("JOBS_TABLE", "unit-JobsTable")
-    monkeypatch.setenv("MEDIA_BUCKET", "unit-mediabucket")
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -14,15 +15,17 @@ from pydantic import BaseModel
 from mediajobs.api.auth import Authenticator
 from mediajobs.api.errors import ApiError, ErrorResponse
 from mediajobs.api.idempotency import IdempotentCreator
+from mediajobs.api.schemas import JobAccepted, Links
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches import BatchService, BatchStore
 from mediajobs.catalog import ProviderCatalog
 from mediajobs.config import get_settings
 from mediajobs.jobs.actions import JobActions
+from mediajobs.jobs.models import Job
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.registry import ProviderRegistry
-from mediajobs.ratelimit import SharedRateLimiter, rate_rules
+from mediajobs.ratelimit import shared_limiter
 from mediajobs.uploads import UploadService, UploadStore
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -75,12 +78,7 @@ def default_services() -> ApiServices:
         auth=Authenticator(store),
         batches=batches,
         actions=JobActions(jobs),
-        catalog=ProviderCatalog(
-            ProviderRegistry(
-                settings,
-                limiter=SharedRateLimiter(dynamodb_table(settings.jobs_table), rate_rules(settings)),
-            ).adapter
-        ),
+        catalog=ProviderCatalog(ProviderRegistry(settings, limiter=shared_limiter()).adapter),
         uploads=UploadService(
             store=UploadStore(dynamodb_table(settings.jobs_table)),
             jobs=jobs,
@@ -91,6 +89,22 @@ def default_services() -> ApiServices:
         if settings.idempotency_table
         else None,
     )
+
+
+def located[M: BaseModel](status: HTTPStatus, body: M, location: str) -> Response[M]:
+    """The JSON answer for a resource just made (or accepted), with its ``Location``."""
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers={"Location": location},
+    )
+
+
+def job_accepted(job: Job) -> Response[JobAccepted]:
+    """202 for a job that starts (POST /v1/jobs, regenerate, continue)."""
+    accepted = JobAccepted(job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}"))
+    return located(HTTPStatus.ACCEPTED, accepted, accepted.links.self)
 
 
 def error_response(error: ApiError) -> Response[Any]:

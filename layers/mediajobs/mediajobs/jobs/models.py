@@ -123,7 +123,8 @@ class Job(_Record):
     outputs: list[StoredOutput] = Field(default_factory=list)
     error: ErrorInfo | None = None
     poll_count: Annotated[int, Field(ge=0)] = 0
-    #: Creatify signs nothing: its callback URL carries this per-job unguessable token
+    #: a per-job secret (Creatify jobs): it salts the ids of the job's continuations; callback URLs
+    #: carry the key of the call in flight instead (ProviderCall.key)
     callback_token: str | None = None
     execution_arn: str | None = None
     #: the succeeded job this one regenerates (another prompt, style or script) / continues (video)

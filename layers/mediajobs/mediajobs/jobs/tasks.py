@@ -24,7 +24,7 @@ from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName
 from mediajobs.providers.prodvisual import ProdVisualAdapter
 from mediajobs.providers.registry import ProviderRegistry
-from mediajobs.ratelimit import SharedRateLimiter, rate_rules
+from mediajobs.ratelimit import shared_limiter
 from mediajobs.webhooks import ProviderWebhooks
 
 JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
@@ -95,14 +95,8 @@ class MarkFailedInput(JobTaskInput):
 
 
 @functools.cache
-def rate_limiter() -> SharedRateLimiter:
-    settings = get_settings()
-    return SharedRateLimiter(dynamodb_table(settings.jobs_table), rate_rules(settings))
-
-
-@functools.cache
 def registry() -> ProviderRegistry:
-    return ProviderRegistry(get_settings(), limiter=rate_limiter())
+    return ProviderRegistry(get_settings(), limiter=shared_limiter())
 
 
 @functools.cache

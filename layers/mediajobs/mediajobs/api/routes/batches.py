@@ -6,10 +6,10 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, public_base_url, tenant_id
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.batches import BatchAccepted, BatchCreateRequest, BatchView
 
@@ -43,12 +43,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
                 job_ids=batch.job_ids,
                 links={"self": location},
             )
-            return Response(
-                status_code=HTTPStatus.ACCEPTED,
-                content_type=content_types.APPLICATION_JSON,
-                body=accepted,
-                headers={"Location": location},
-            )
+            return located(HTTPStatus.ACCEPTED, accepted, location)
 
         return idempotent_response(
             app, services().idempotency, operation="batches", tenant_id=tenant, create=create

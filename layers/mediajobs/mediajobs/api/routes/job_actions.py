@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from mediajobs.api.action_schemas import JobListView, RegenerateRequest, VideoRequest
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, public_base_url, tenant_id
+from mediajobs.api.context import (
+    ERROR_RESPONSES,
+    ApiServices,
+    answer,
+    job_accepted,
+    public_base_url,
+    tenant_id,
+)
 from mediajobs.api.errors import ErrorResponse
-from mediajobs.api.schemas import JobAccepted, JobView, Links
-from mediajobs.jobs.models import Job, JobStatus
+from mediajobs.api.schemas import JobAccepted, JobView
+from mediajobs.jobs.models import JobStatus
 from mediajobs.providers.base import ProviderName
 
 JobId = Annotated[str, Path(max_length=64)]
@@ -28,16 +34,6 @@ ACCEPTED: dict[int, OpenAPIResponse] = {
     202: {"description": "the new job is accepted", "content": {"application/json": {"model": JobAccepted}}},
     **ERROR_RESPONSES,
 }
-
-
-def _accepted(job: Job) -> Response[JobAccepted]:
-    accepted = JobAccepted(job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}"))
-    return Response(
-        status_code=HTTPStatus.ACCEPTED,
-        content_type=content_types.APPLICATION_JSON,
-        body=accepted,
-        headers={"Location": accepted.links.self},
-    )
 
 
 def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
@@ -84,7 +80,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         job = services().actions.regenerate(
             tenant_id(app), job_id, request, public_base_url=public_base_url(app)
         )
-        return _accepted(job)
+        return job_accepted(job)
 
     @app.post(
         "/v1/jobs/<job_id>/video",
@@ -106,7 +102,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         job = services().actions.continue_to_video(
             tenant_id(app), job_id, request, public_base_url=public_base_url(app)
         )
-        return _accepted(job)
+        return job_accepted(job)
 
     @app.post(
         "/v1/jobs/<job_id>/cancel",

@@ -6,12 +6,19 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, public_base_url, tenant_id
+from mediajobs.api.context import (
+    ERROR_RESPONSES,
+    ApiServices,
+    answer,
+    job_accepted,
+    public_base_url,
+    tenant_id,
+)
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
-from mediajobs.api.schemas import JobAccepted, JobRequest, JobView, Links
+from mediajobs.api.schemas import JobAccepted, JobRequest, JobView
 
 
 def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
@@ -30,16 +37,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         tenant = tenant_id(app)
 
         def create() -> Response[JobAccepted]:
-            job = services().jobs.create(tenant, request, public_base_url=public_base_url(app))
-            accepted = JobAccepted(
-                job_id=job.job_id, status=job.status, links=Links(self=f"/v1/jobs/{job.job_id}")
-            )
-            return Response(
-                status_code=HTTPStatus.ACCEPTED,
-                content_type=content_types.APPLICATION_JSON,
-                body=accepted,
-                headers={"Location": accepted.links.self},
-            )
+            return job_accepted(services().jobs.create(tenant, request, public_base_url=public_base_url(app)))
 
         return idempotent_response(
             app, services().idempotency, operation="jobs", tenant_id=tenant, create=create
@@ -49,7 +47,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/jobs/<job_id>",
         summary="Get a job",
         responses={
-            200: {"description": "the job", "content": {"application/json": {"model": JobView}}},
+            200: answer("the job", JobView),
             **ERROR_RESPONSES,
         },
         tags=["jobs"],

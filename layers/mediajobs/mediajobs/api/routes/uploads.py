@@ -6,10 +6,10 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, public_base_url, tenant_id
+from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.api.schemas import ErrorView
 from mediajobs.api.upload_schemas import UploadCreated, UploadLinks, UploadRequest, UploadView
@@ -59,12 +59,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
                 max_bytes=post.max_bytes,
                 links=_links(upload),
             )
-            return Response(
-                status_code=HTTPStatus.CREATED,
-                content_type=content_types.APPLICATION_JSON,
-                body=created,
-                headers={"Location": created.links.self},
-            )
+            return located(HTTPStatus.CREATED, created, created.links.self)
 
         return idempotent_response(
             app, services().idempotency, operation="uploads", tenant_id=tenant, create=create
