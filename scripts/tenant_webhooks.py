@@ -29,7 +29,7 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "mediajobs"))
 
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     NotificationError,
     NotificationStore,
     TenantWebhooks,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.jobs.tasks import AwaitInput, provider_webhooks
 from mediajobs.observability import logger, metrics, tracer
+from mediajobs.tasks.jobs import AwaitInput, provider_webhooks
 
 
 @logger.inject_lambda_context(correlation_id_path="job_id")

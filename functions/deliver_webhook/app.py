@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.notifications import DeliveryStatus, NotificationTaskInput, webhook_deliverer
+from mediajobs.notifications.service import DeliveryStatus, NotificationTaskInput, webhook_deliverer
 from mediajobs.observability import logger, metrics, tracer
 
 METRICS = {

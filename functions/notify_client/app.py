@@ -1,7 +1,7 @@
 """State machine task: the job is final; tell the client (and answer the status for the last Choice).
 
 The client webhook and the EventBridge event are recorded and handed to their own execution
-(mediajobs.notifications): nothing is sent from here, and a notification problem never fails the job.
+(mediajobs.notifications.service): nothing is sent from here, and a notification problem never fails the job.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.jobs.tasks import JobTaskInput, job_final, pipeline
 from mediajobs.observability import logger, metrics, tracer
+from mediajobs.tasks.jobs import JobTaskInput, job_final, pipeline
 
 
 @logger.inject_lambda_context(correlation_id_path="job_id")

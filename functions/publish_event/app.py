@@ -6,7 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.notifications import NotificationTaskInput, PublishOutcome, event_publisher
+from mediajobs.notifications.service import NotificationTaskInput, PublishOutcome, event_publisher
 from mediajobs.observability import logger, metrics, tracer
 
 

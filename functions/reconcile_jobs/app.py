@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.jobs.tasks import reconciler
 from mediajobs.observability import logger, metrics, tracer
+from mediajobs.tasks.jobs import reconciler
 
 
 @logger.inject_lambda_context

@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.jobs.tasks import BatchItemInput, batch_runner
 from mediajobs.observability import logger, metrics, tracer
+from mediajobs.tasks.jobs import BatchItemInput, batch_runner
 
 
 @logger.inject_lambda_context(correlation_id_path="job_id")

@@ -26,7 +26,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from mediajobs.aws import dynamodb_table
 from mediajobs.jobs.models import Job, JobSpec, JobStatus, TimelineEntry
 from mediajobs.jobs.store import JobStore
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     Delivery,
     DeliveryStatus,
     NotificationStore,

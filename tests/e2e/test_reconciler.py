@@ -84,7 +84,7 @@ def test_a_job_far_past_its_deadline_is_failed_with_timeout(
 
 
 def test_a_job_in_time_is_left_to_its_execution(stack: LocalStack, client: Client, shop: SampleShop) -> None:
-    from mediajobs.jobs.tasks import reconciler
+    from mediajobs.tasks.jobs import reconciler
 
     assert stack.sandboxes is not None
     with sandbox_settings(stack.sandboxes.prodvisual, pending_seconds=2.0):

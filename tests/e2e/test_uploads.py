@@ -21,7 +21,7 @@ from local.stack import DEFAULT_TENANT, LocalStack
 
 from mediajobs.api.upload_schemas import UploadStatus
 from mediajobs.aws import dynamodb_table
-from mediajobs.uploads import Upload, UploadStore, drop_upload_id
+from mediajobs.uploads.service import Upload, UploadStore, drop_upload_id
 from tests.e2e.conftest import Client
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -56,7 +56,7 @@ class Settings(BaseModel):
     #: how long past its deadline a job may stay unfinished before the reconciler finishes it
     reconcile_grace_seconds: Annotated[int, Field(ge=0)] = 600
 
-    #: client notifications (mediajobs.notifications): one execution per event, an EventBridge bus
+    #: client notifications (mediajobs.notifications.service): one execution per event, an EventBridge bus
     notification_state_machine_arn: str = ""
     event_bus_name: str = ""
     #: seconds before each retry of a failed client webhook delivery (attempts = retries + 1)

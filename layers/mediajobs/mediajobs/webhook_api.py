@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from mediajobs.api.errors import ApiError
 from mediajobs.errors import MediajobsError, ProviderError, WebhookVerificationError
-from mediajobs.jobs.tasks import provider_webhooks
+from mediajobs.jobs.provider_webhooks import ProviderWebhooks, UnknownCallbackError
 from mediajobs.observability import logger
 from mediajobs.providers.base import ProviderName
-from mediajobs.webhooks import ProviderWebhooks, UnknownCallbackError
+from mediajobs.tasks.jobs import provider_webhooks
 
 MAX_BODY_BYTES = 256 * 1024
 SIGNED = {ProviderName.JOGG.value: ProviderName.JOGG, ProviderName.PRODVISUAL.value: ProviderName.PRODVISUAL}

@@ -14,6 +14,7 @@ from mediajobs.fetching import UrlPolicy
 from mediajobs.jobs.archiving import Archiver
 from mediajobs.jobs.models import Job, JobStatus
 from mediajobs.jobs.pipeline import FINISHED, JobPipeline
+from mediajobs.jobs.provider_webhooks import Outcome, ProviderWebhooks
 from mediajobs.providers.base import (
     OutputKind,
     OutputRef,
@@ -22,7 +23,6 @@ from mediajobs.providers.base import (
     TaskState,
     WebhookNotice,
 )
-from mediajobs.webhooks import Outcome, ProviderWebhooks
 from tests.unit.actions.conftest import TENANT, SourceFactory, World
 from tests.unit.jobs.fakes import FakeAdapters
 

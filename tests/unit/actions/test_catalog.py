@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from mediajobs.api.errors import ApiError
-from mediajobs.catalog import ProviderCatalog, provider_views
+from mediajobs.catalog.service import ProviderCatalog, provider_views
 from mediajobs.providers.base import ProviderAdapter, ProviderName
 from mediajobs.providers.http import NO_RETRY
 from mediajobs.providers.prodvisual import ProdVisualAdapter, ProdVisualOptions

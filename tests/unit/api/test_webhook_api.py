@@ -10,9 +10,9 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from mediajobs.errors import ErrorKind, MediajobsError, RetryableProviderError, WebhookVerificationError
+from mediajobs.jobs.provider_webhooks import Outcome, UnknownCallbackError
 from mediajobs.providers.base import ProviderName
 from mediajobs.webhook_api import MAX_BODY_BYTES, build_app
-from mediajobs.webhooks import Outcome, UnknownCallbackError
 from tests.unit.api.conftest import body_of, sample_event, send, with_path
 
 CREATIFY_TOKEN = "0123456789abcdef0123456789abcdef.sample-callback-token"

@@ -12,9 +12,9 @@ from moto import mock_aws
 from mediajobs.config import Settings
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.pipeline import JobPipeline
+from mediajobs.jobs.provider_webhooks import ProviderWebhooks
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName
-from mediajobs.webhooks import ProviderWebhooks
 from tests.support.aws import MOCK_CONFIG, REGION, create_from_template
 from tests.unit.jobs.fakes import FakeAdapters, FakeClock, FakeSfn, new_job
 

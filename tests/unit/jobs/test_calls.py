@@ -8,10 +8,10 @@ import pytest
 from mediajobs.errors import ErrorKind, RetryableProviderError
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.pipeline import JobPipeline, Step
+from mediajobs.jobs.provider_webhooks import Outcome, ProviderWebhooks, UnknownCallbackError
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName, TaskState, WebhookNotice
 from mediajobs.ratelimit import RateLimitWaitError
-from mediajobs.webhooks import Outcome, ProviderWebhooks, UnknownCallbackError
 from tests.unit.jobs.conftest import JobFactory
 from tests.unit.jobs.fakes import FakeAdapters, FakeClock, FakeSfn, completed, task
 

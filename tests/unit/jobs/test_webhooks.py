@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mediajobs.jobs.models import Job, JobStatus, ProviderCall
+from mediajobs.jobs.provider_webhooks import Outcome, ProviderWebhooks, UnknownCallbackError
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName, ProviderTask, TaskState, WebhookNotice
-from mediajobs.webhooks import Outcome, ProviderWebhooks, UnknownCallbackError
 from tests.unit.jobs.conftest import JobFactory
 from tests.unit.jobs.fakes import FakeAdapters, FakeClock, FakeSfn, completed, retryable, task
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from mediajobs.notifications import NotificationStore, generate_secret
+from mediajobs.notifications.service import NotificationStore, generate_secret
 from tests.support.aws import MOCK_CONFIG, REGION, create_from_template
 from tests.unit.jobs.fakes import START, FakeClock
 

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from mediajobs.fetching import UrlPolicy
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     Attempt,
     Delivery,
     DeliveryNotFoundError,

@@ -14,7 +14,7 @@ from mediajobs.config import Settings
 from mediajobs.jobs.models import Job, JobStatus, StoredOutput
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     DeliveryStatus,
     NotificationError,
     NotificationStore,

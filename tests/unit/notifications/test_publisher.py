@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     DeliveryStatus,
     EventPublisher,
     EventPublishError,

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from mediajobs.api.schemas import JobView, Links, OutputView
 from mediajobs.jobs.models import JobStatus
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     InvalidWebhookSettingsError,
     check_secret,
     event_body,

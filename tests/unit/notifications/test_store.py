@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediajobs.notifications import (
+from mediajobs.notifications.service import (
     Delivery,
     DeliveryStatus,
     InvalidWebhookSettingsError,

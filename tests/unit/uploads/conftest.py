@@ -19,7 +19,7 @@ from PIL import Image
 from mediajobs.config import Settings
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
-from mediajobs.uploads import S3Notification, UploadService, UploadStore, UploadTrigger
+from mediajobs.uploads.service import S3Notification, UploadService, UploadStore, UploadTrigger
 from tests.support.aws import MOCK_CONFIG, REGION, create_from_template
 from tests.unit.jobs.fakes import BASE_URL, FakeClock
 

@@ -13,7 +13,7 @@ from mediajobs.api.upload_schemas import (
     JoggUploadRequest,
     ProdVisualUploadRequest,
 )
-from mediajobs.uploads import UPLOAD_REQUEST, safe_filename
+from mediajobs.uploads.service import UPLOAD_REQUEST, safe_filename
 
 
 def test_given_a_creatify_spec_without_image_when_validated_then_it_is_accepted() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from mediajobs.api.errors import ApiError
 from mediajobs.api.upload_schemas import UploadStatus
-from mediajobs.uploads import UPLOAD_REQUEST
+from mediajobs.uploads.service import UPLOAD_REQUEST
 from tests.unit.jobs.fakes import BASE_URL
 from tests.unit.uploads.conftest import PRODVISUAL_SPEC, TENANT, Env
 

@@ -17,8 +17,8 @@ from mediajobs.api.errors import ApiError, ErrorResponse
 from mediajobs.api.idempotency import IdempotentCreator
 from mediajobs.api.schemas import JobAccepted, Links
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
-from mediajobs.batches import BatchService, BatchStore
-from mediajobs.catalog import ProviderCatalog
+from mediajobs.batches.service import BatchService, BatchStore
+from mediajobs.catalog.service import ProviderCatalog
 from mediajobs.config import get_settings
 from mediajobs.jobs.actions import JobActions
 from mediajobs.jobs.models import Job
@@ -26,7 +26,7 @@ from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.registry import ProviderRegistry
 from mediajobs.ratelimit import shared_limiter
-from mediajobs.uploads import UploadService, UploadStore
+from mediajobs.uploads.service import UploadService, UploadStore
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     401: {

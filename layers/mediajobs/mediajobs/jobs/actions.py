@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 from mediajobs.api.action_schemas import JobListView, JobSummaryView, RegenerateRequest, VideoRequest
 from mediajobs.api.errors import ApiError, ErrorDetail
 from mediajobs.api.schemas import ErrorView, Links
-from mediajobs.intake import product_image_key
+from mediajobs.jobs.intake import product_image_key
 from mediajobs.jobs.models import (
     Job,
     JobSpec,

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from mediajobs.config import Settings
 from mediajobs.errors import ErrorKind, PermanentProviderError, ProviderError, RetryableProviderError
-from mediajobs.intake import IntakeRefusedError
+from mediajobs.jobs.intake import IntakeRefusedError
 from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, ProviderCall, utcnow
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger

@@ -25,7 +25,7 @@ from mediajobs.api.schemas import (
 )
 from mediajobs.config import Settings
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
-from mediajobs.intake import IntakeRefusedError, take_in_product_image
+from mediajobs.jobs.intake import IntakeRefusedError, take_in_product_image
 from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger

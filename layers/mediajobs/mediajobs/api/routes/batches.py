@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
-from mediajobs.batches import BatchAccepted, BatchCreateRequest, BatchView
+from mediajobs.batches.service import BatchAccepted, BatchCreateRequest, BatchView
 
 
 def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:

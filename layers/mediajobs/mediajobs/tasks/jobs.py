@@ -10,22 +10,22 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediajobs import notifications
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
-from mediajobs.batches import Batch, BatchRunner, BatchStore, batch_view
+from mediajobs.batches.service import Batch, BatchRunner, BatchStore, batch_view
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
-from mediajobs.intake import take_in_product_image
 from mediajobs.jobs.archiving import Archiver
+from mediajobs.jobs.intake import take_in_product_image
 from mediajobs.jobs.models import Job, ProductImage
 from mediajobs.jobs.pipeline import JobPipeline
+from mediajobs.jobs.provider_webhooks import ProviderWebhooks
 from mediajobs.jobs.reconciler import Reconciler
 from mediajobs.jobs.store import JobStore
+from mediajobs.notifications import service as notifications
 from mediajobs.providers.base import ProviderName
 from mediajobs.providers.prodvisual import ProdVisualAdapter
 from mediajobs.providers.registry import ProviderRegistry
 from mediajobs.ratelimit import shared_limiter
-from mediajobs.webhooks import ProviderWebhooks
 
 JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 

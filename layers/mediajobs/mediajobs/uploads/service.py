@@ -55,7 +55,7 @@ from mediajobs.api.upload_schemas import (
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.config import Settings, get_settings
 from mediajobs.errors import MediajobsError
-from mediajobs.intake import product_image_key
+from mediajobs.jobs.intake import product_image_key
 from mediajobs.jobs.models import ErrorInfo, ProductImage, utcnow
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import ConcurrentUpdateError, JobStore, StoreError

@@ -40,10 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from mediajobs.api.errors import ApiError, not_found
 from mediajobs.api.schemas import CreatifyJobRequest, HttpUrl, JobRequest, MetadataKey, MetadataValue
 from mediajobs.errors import MediajobsError, PermanentProviderError, RetryableProviderError
-from mediajobs.intake import IntakeRefusedError
 from mediajobs.jobs.archiving import Archiver
+from mediajobs.jobs.intake import IntakeRefusedError
 from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, TimelineEntry, utcnow
 from mediajobs.jobs.pipeline import JobPipeline, error_from_provider
+from mediajobs.jobs.provider_webhooks import Outcome
 from mediajobs.jobs.service import spec_from_request
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
@@ -51,7 +52,6 @@ from mediajobs.providers.base import ProviderName, TaskState, WebhookNotice
 from mediajobs.providers.prodvisual import ProdVisualAdapter, ProdVisualOptions
 from mediajobs.providers.prodvisual.adapter import task_from_generation
 from mediajobs.providers.prodvisual.models import BatchRequest, GenerationStatus
-from mediajobs.webhooks import Outcome
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
