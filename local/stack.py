@@ -130,7 +130,7 @@ def reset_service_caches() -> None:
                 module.__name__
             ):
                 value.cache_clear()
-    from mediajobs.notifications import service as notifications  # noqa: PLC0415
+    from mediajobs.tasks import notifications  # noqa: PLC0415
 
     notifications.clear_caches()
     # Powertools keeps one Secrets Manager client (and the values it read) per process
@@ -207,7 +207,7 @@ class LocalStack:
             add_layers_to_path(self.template)
             reset_service_caches()
             self.add_api_key(self.api_key, DEFAULT_TENANT)
-            from mediajobs.notifications.service import generate_secret  # noqa: PLC0415 - needs the stack's path
+            from mediajobs.notifications.signing import generate_secret  # noqa: PLC0415 - needs the stack's path
 
             self.webhook_secret = generate_secret()
             self.set_tenant_webhooks(DEFAULT_TENANT, secrets=[self.webhook_secret])
@@ -278,7 +278,8 @@ class LocalStack:
         from datetime import UTC, datetime  # noqa: PLC0415
 
         from mediajobs.aws import dynamodb_table  # noqa: PLC0415 - needs the stack's environment
-        from mediajobs.notifications.service import NotificationStore, generate_secret  # noqa: PLC0415
+        from mediajobs.notifications.signing import generate_secret  # noqa: PLC0415
+        from mediajobs.notifications.store import NotificationStore  # noqa: PLC0415
 
         NotificationStore(dynamodb_table(self.table_name)).configure_tenant(
             tenant_id, secrets=secrets or [generate_secret()], default_url=url, now=datetime.now(UTC)
@@ -297,7 +298,8 @@ class LocalStack:
         from datetime import UTC, datetime  # noqa: PLC0415
 
         from mediajobs.aws import dynamodb_table  # noqa: PLC0415 - needs the stack's environment
-        from mediajobs.batches.service import Batch, BatchStore  # noqa: PLC0415
+        from mediajobs.batches.models import Batch  # noqa: PLC0415
+        from mediajobs.batches.store import BatchStore  # noqa: PLC0415
 
         self._seed_job(SAMPLE_BATCH_JOB_IDS[0], "prodvisual", {"style": "mockup"}, batch_id=SAMPLE_BATCH_ID)
         self._seed_job(SAMPLE_BATCH_JOB_IDS[1], "creatify", {"stop_after": "image"}, batch_id=SAMPLE_BATCH_ID)

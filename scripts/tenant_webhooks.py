@@ -29,12 +29,9 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "mediajobs"))
 
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
-from mediajobs.notifications.service import (
-    NotificationError,
-    NotificationStore,
-    TenantWebhooks,
-    generate_secret,
-)
+from mediajobs.notifications.models import NotificationError, TenantWebhooks
+from mediajobs.notifications.signing import generate_secret
+from mediajobs.notifications.store import NotificationStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

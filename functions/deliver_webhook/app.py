@@ -9,8 +9,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.notifications.service import DeliveryStatus, NotificationTaskInput, webhook_deliverer
+from mediajobs.notifications.models import DeliveryStatus, NotificationTaskInput
 from mediajobs.observability import logger, metrics, tracer
+from mediajobs.tasks.notifications import webhook_deliverer
 
 METRICS = {
     DeliveryStatus.DELIVERED: "WebhooksDelivered",

@@ -6,8 +6,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.notifications.service import NotificationTaskInput, PublishOutcome, event_publisher
+from mediajobs.notifications.models import NotificationTaskInput
+from mediajobs.notifications.service import PublishOutcome
 from mediajobs.observability import logger, metrics, tracer
+from mediajobs.tasks.notifications import event_publisher
 
 
 @logger.inject_lambda_context(correlation_id_path="webhook_id")

@@ -6,7 +6,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediajobs.observability import logger, metrics, tracer
-from mediajobs.uploads.service import S3Notification, default_trigger
+from mediajobs.tasks.uploads import default_trigger
+from mediajobs.uploads.models import S3Notification
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].s3.object.key")

@@ -26,15 +26,11 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from mediajobs.aws import dynamodb_table
 from mediajobs.jobs.models import Job, JobSpec, JobStatus, TimelineEntry
 from mediajobs.jobs.store import JobStore
-from mediajobs.notifications.service import (
-    Delivery,
-    DeliveryStatus,
-    NotificationStore,
-    generate_secret,
-    notifier,
-    webhook_id,
-)
+from mediajobs.notifications.models import Delivery, DeliveryStatus
+from mediajobs.notifications.signing import generate_secret, webhook_id
+from mediajobs.notifications.store import NotificationStore
 from mediajobs.providers.base import ProductInput, ProviderName
+from mediajobs.tasks.notifications import notifier
 from tests.e2e.conftest import Client
 from tests.support.servers import WebhookReceiver
 

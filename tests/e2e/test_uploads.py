@@ -21,7 +21,8 @@ from local.stack import DEFAULT_TENANT, LocalStack
 
 from mediajobs.api.upload_schemas import UploadStatus
 from mediajobs.aws import dynamodb_table
-from mediajobs.uploads.service import Upload, UploadStore, drop_upload_id
+from mediajobs.uploads.models import Upload, drop_upload_id
+from mediajobs.uploads.store import UploadStore
 from tests.e2e.conftest import Client
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from mediajobs.errors import MediajobsError
-from mediajobs.fetching import Download, UrlPolicy, open_stream, redact
+from mediajobs.fetching import Download, UrlPolicy, open_stream
 from mediajobs.media_probe import (
     ImageInfo,
     MediaProbeError,
@@ -33,7 +33,7 @@ from mediajobs.media_probe import (
     probe_mp4,
     sniff_image,
 )
-from mediajobs.observability import logger
+from mediajobs.observability import logger, redact
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

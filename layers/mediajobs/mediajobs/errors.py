@@ -119,3 +119,94 @@ def provider_error(
 
 class WebhookVerificationError(MediajobsError):
     """A webhook delivery's signature is missing, malformed or wrong."""
+
+
+# --- what a request asked for cannot be done ------------------------------------------------------
+#
+# The domain raises these; the edge (``mediajobs.api.errors.STATUS_OF``) maps each kind to an HTTP
+# status in one table, and answers ``{"error": {"code", "message", "details"?}}``. ``code`` is the
+# stable machine code clients act on; ``message`` says what to fix.
+
+
+class Problem:
+    """One field of a request that is wrong: its dotted path and what is wrong with it."""
+
+    __slots__ = ("message", "path")
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+
+
+class DomainError(MediajobsError):
+    """A request mediajobs refuses, with a stable machine code and a message that says what to fix."""
+
+    def __init__(self, code: str, message: str, details: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class InvalidRequestError(DomainError):
+    """The request cannot be understood as sent (a bad cursor, an unreadable parameter)."""
+
+
+class NotFoundError(DomainError):
+    """No such resource for this tenant (another tenant's answers exactly the same)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__("not_found", f"{what} does not exist or belongs to another tenant")
+
+
+class JobNotFoundError(NotFoundError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id}")
+
+
+class UploadNotFoundError(NotFoundError):
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id}")
+
+
+class BatchNotFoundError(NotFoundError):
+    def __init__(self, batch_id: str) -> None:
+        super().__init__(f"batch {batch_id}")
+
+
+class UnknownResourceError(DomainError):
+    """A named thing (a provider, a feature of one) that does not exist, with its own code."""
+
+
+class ConflictError(DomainError):
+    """The resource is not in a state that allows this (a job still running, already continued)."""
+
+
+class GoneError(DomainError):
+    """The resource existed and is no longer served (an expired link)."""
+
+
+class ValidationFailedError(DomainError):
+    """The request is well formed but its content is refused (an unsafe URL, an unusable image)."""
+
+    def __init__(self, code: str, message: str, details: list[Problem] | None = None) -> None:
+        super().__init__(code, message, details)
+
+
+class InvalidProductImageError(ValidationFailedError):
+    """The product image cannot be used (unreachable, not an image, too large, too small)."""
+
+
+def invalid_field(path: str, message: str) -> ValidationFailedError:
+    """The standard ``validation_error`` for one field."""
+    return ValidationFailedError(
+        "validation_error", f"the request is invalid: {path}: {message}", [Problem(path, message)]
+    )
+
+
+class UpstreamError(DomainError):
+    """A provider answered mediajobs with an error it cannot pass on as the client's fault."""
+
+
+class ServiceUnavailableError(DomainError):
+    """mediajobs or a provider cannot do it right now; the same request may work later."""

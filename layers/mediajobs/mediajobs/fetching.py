@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import logging
 import re
 import socket
 import ssl
@@ -46,6 +45,7 @@ import httpx
 
 from mediajobs.errors import MediajobsError
 from mediajobs.media_probe import ImageInfo, describe_bytes, sniff_image
+from mediajobs.observability import redact
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
@@ -121,34 +121,6 @@ class VettedUrl:
     host: str
     port: int
     addresses: tuple[IPAddress, ...]
-
-
-def redact(url: httpx.URL | str) -> str:
-    """``scheme://host[:port]/path`` of a URL: no credentials, query or fragment."""
-    try:
-        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
-    except httpx.InvalidURL:
-        return "<invalid URL>"
-    return str(parsed.copy_with(username=None, password=None, query=None, fragment=None))
-
-
-class RedactUrlsFilter(logging.Filter):
-    """Logs the ``httpx.URL`` arguments of a record as :func:`redact` shows them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
-            record.args = tuple(redact(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args)
-        return True
-
-
-def redact_httpx_logs() -> None:
-    """Put a :class:`RedactUrlsFilter` on the ``httpx`` logger (once)."""
-    httpx_logger = logging.getLogger("httpx")
-    if not any(type(known).__name__ == RedactUrlsFilter.__name__ for known in httpx_logger.filters):
-        httpx_logger.addFilter(RedactUrlsFilter())
-
-
-redact_httpx_logs()
 
 
 def check_url(url: str | httpx.URL, policy: UrlPolicy) -> VettedUrl:

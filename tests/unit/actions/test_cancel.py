@@ -9,7 +9,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import from_domain
+from mediajobs.errors import DomainError
 from mediajobs.fetching import UrlPolicy
 from mediajobs.jobs.archiving import Archiver
 from mediajobs.jobs.models import Job, JobStatus
@@ -108,20 +109,20 @@ def test_given_a_final_job_when_cancelled_then_409_and_nothing_changes(
 ) -> None:
     final = source(ProviderName.PRODVISUAL, status=status)
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         cancel(world, final)
 
-    assert (caught.value.status, caught.value.code) == (409, "job_final")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (409, "job_final")
     assert world.store.get(final.job_id) == final
 
 
 def test_given_another_tenants_job_when_cancelled_then_404(world: World, source: SourceFactory) -> None:
     theirs = source(ProviderName.PRODVISUAL, status=JobStatus.RUNNING, tenant_id="tenant-b")
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         cancel(world, theirs)
 
-    assert caught.value.status == 404
+    assert from_domain(caught.value).status == 404
     assert world.store.get(theirs.job_id).status is JobStatus.RUNNING
 
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import ApiError, from_domain
 from mediajobs.catalog.service import ProviderCatalog, provider_views
+from mediajobs.errors import DomainError
 from mediajobs.providers.base import ProviderAdapter, ProviderName
 from mediajobs.providers.http import NO_RETRY
 from mediajobs.providers.prodvisual import ProdVisualAdapter, ProdVisualOptions
@@ -71,9 +72,9 @@ def catalog(provider: FakeProdVisual, monotonic: Monotonic) -> Iterator[Provider
 
 
 def refusal(call: Any) -> ApiError:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         call()
-    return caught.value
+    return from_domain(caught.value)
 
 
 def test_given_the_providers_then_each_has_its_stages_outputs_and_options_schema() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mediajobs.api.action_schemas import VideoRequest
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import ApiError, from_domain
+from mediajobs.errors import DomainError
 from mediajobs.jobs.models import Job, JobStatus
+from mediajobs.jobs.requests import VideoRequest
 from mediajobs.providers.base import ProviderName, StartFrom, StartKind
 from tests.unit.actions.conftest import CREATIFY_TASK, PUBLIC, TENANT, SourceFactory, World, done
 
@@ -19,9 +20,9 @@ def continue_(world: World, source: Job, prompt: str | None = None) -> Job:
 
 
 def refused(world: World, source: Job) -> ApiError:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         continue_(world, source)
-    return caught.value
+    return from_domain(caught.value)
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import from_domain
+from mediajobs.api.views import job_list_view
+from mediajobs.errors import DomainError
 from mediajobs.jobs.actions import decode_cursor, encode_cursor
 from mediajobs.jobs.models import Job, JobStatus
 from mediajobs.jobs.store import listing_key
@@ -110,7 +112,7 @@ def test_given_jobs_created_within_one_second_then_the_order_is_by_time_not_by_t
 def test_given_a_listing_then_each_job_is_summarised(world: World, mixed: list[Job]) -> None:
     page = world.actions.list_jobs(TENANT, status=JobStatus.FAILED, limit=1)
 
-    [summary] = page.jobs
+    [summary] = job_list_view(page.jobs, page.next_cursor).jobs
     assert summary.job_id == mixed[3].job_id
     assert (summary.provider, summary.status, summary.stage) == (
         ProviderName.PRODVISUAL,
@@ -124,10 +126,10 @@ def test_given_a_listing_then_each_job_is_summarised(world: World, mixed: list[J
 def test_given_a_cursor_of_another_tenant_then_it_is_refused() -> None:
     cursor = encode_cursor("tenant-b", f"2026-11-22T10:00:00.000000Z#{'a' * 32}")
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         decode_cursor(TENANT, cursor)
 
-    assert (caught.value.status, caught.value.code) == (400, "invalid_cursor")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (400, "invalid_cursor")
 
 
 def test_given_a_cursor_when_decoded_by_its_tenant_then_the_position_comes_back() -> None:
@@ -153,10 +155,10 @@ def forged(payload: object) -> str:
     ],
 )
 def test_given_a_cursor_that_this_api_did_not_make_then_it_is_refused(cursor: str) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         decode_cursor(TENANT, cursor)
 
-    assert (caught.value.status, caught.value.code) == (400, "invalid_cursor")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (400, "invalid_cursor")
 
 
 def test_given_a_cursor_with_a_tampered_position_then_it_is_refused() -> None:
@@ -164,7 +166,7 @@ def test_given_a_cursor_with_a_tampered_position_then_it_is_refused() -> None:
         base64.urlsafe_b64decode(encode_cursor(TENANT, f"2026-11-22T10:00:00.000000Z#{'a' * 32}") + "==")
     )
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         decode_cursor(TENANT, forged(valid | {"k": "JOB#anything"}))
 
-    assert caught.value.code == "invalid_cursor"
+    assert from_domain(caught.value).code == "invalid_cursor"

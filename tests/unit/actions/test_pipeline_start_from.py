@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mediajobs.api.action_schemas import RegenerateRequest, VideoRequest
 from mediajobs.jobs.models import Job, JobStatus, ProductImage
 from mediajobs.jobs.pipeline import JobPipeline, Step
+from mediajobs.jobs.requests import RegenerateRequest, VideoRequest
 from mediajobs.providers.base import OutputKind, OutputRef, ProviderName, ProviderTask, StartKind, TaskState
 from tests.unit.actions.conftest import CREATIFY_TASK, PUBLIC, TENANT, SourceFactory, World, done
 from tests.unit.jobs.fakes import FakeAdapters

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from mediajobs.api.action_schemas import RegenerateRequest
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import ApiError, from_domain
+from mediajobs.errors import DomainError
 from mediajobs.jobs.models import Job, JobStatus
+from mediajobs.jobs.requests import RegenerateRequest
 from mediajobs.providers.base import ProviderName, StartFrom, StartKind
 from tests.unit.actions.conftest import CREATIFY_TASK, PUBLIC, TENANT, SourceFactory, World, done
 
@@ -18,9 +19,9 @@ def regenerate(world: World, source: Job, tenant: str = TENANT, **body: Any) -> 
 
 
 def refused(world: World, source: Job, **body: Any) -> ApiError:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         regenerate(world, source, **body)
-    return caught.value
+    return from_domain(caught.value)
 
 
 def test_given_a_creatify_job_when_regenerated_with_an_image_prompt_then_regen_image_starts_on_its_task(
@@ -194,10 +195,10 @@ def test_given_a_job_that_has_not_succeeded_when_regenerated_then_409(
 def test_given_another_tenants_job_when_regenerated_then_404(world: World, source: SourceFactory) -> None:
     original = source(ProviderName.PRODVISUAL, tenant_id="tenant-b")
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         regenerate(world, original, style="lifestyle")
 
-    assert (caught.value.status, caught.value.code) == (404, "not_found")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (404, "not_found")
 
 
 def test_given_step_functions_down_when_regenerated_then_503_and_the_new_job_is_failed(

@@ -18,10 +18,9 @@ from moto import mock_aws
 
 from mediajobs.api.app import build_app
 from mediajobs.api.context import ApiServices
-from mediajobs.api.errors import ApiError
 from mediajobs.api.schemas import JobRequest
 from mediajobs.config import Settings
-from mediajobs.errors import MediajobsError
+from mediajobs.errors import InvalidProductImageError, MediajobsError, ServiceUnavailableError
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
@@ -293,7 +292,9 @@ def test_given_jogg_with_only_a_title_when_creating_then_accepted(
 def test_given_the_service_refuses_the_product_image_when_creating_then_its_status_and_code_pass_through(
     app: APIGatewayHttpResolver, jobs: ScriptedJobService
 ) -> None:
-    jobs.create_error = ApiError(422, "invalid_product_image", "product.image_url is not a JPEG, PNG or WebP")
+    jobs.create_error = InvalidProductImageError(
+        "invalid_product_image", "product.image_url is not a JPEG, PNG or WebP"
+    )
 
     answer = create(app)
 
@@ -306,7 +307,9 @@ def test_given_the_service_refuses_the_product_image_when_creating_then_its_stat
 def test_given_the_service_cannot_start_the_job_when_creating_then_503_passes_through(
     app: APIGatewayHttpResolver, jobs: ScriptedJobService
 ) -> None:
-    jobs.create_error = ApiError(503, "service_unavailable", "the job could not be started; please retry")
+    jobs.create_error = ServiceUnavailableError(
+        "service_unavailable", "the job could not be started; please retry"
+    )
 
     answer = create(app)
 

@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from mediajobs.notifications.service import NotificationStore, generate_secret
+from mediajobs.notifications.signing import generate_secret
+from mediajobs.notifications.store import NotificationStore
 from tests.support.aws import MOCK_CONFIG, REGION, create_from_template
 from tests.unit.jobs.fakes import START, FakeClock
 

@@ -11,15 +11,10 @@ import pytest
 from standardwebhooks import Webhook
 
 from mediajobs.fetching import UrlPolicy
-from mediajobs.notifications.service import (
-    Attempt,
-    Delivery,
-    DeliveryNotFoundError,
-    DeliveryStatus,
-    NotificationStore,
-    WebhookDeliverer,
-    generate_secret,
-)
+from mediajobs.notifications.models import Delivery, DeliveryNotFoundError, DeliveryStatus
+from mediajobs.notifications.service import Attempt, WebhookDeliverer
+from mediajobs.notifications.signing import generate_secret
+from mediajobs.notifications.store import NotificationStore
 from tests.unit.jobs.fakes import START, FakeClock
 from tests.unit.notifications.conftest import HOOK, PUBLIC_ADDRESS, TENANT
 from tests.unit.notifications.test_store import delivery

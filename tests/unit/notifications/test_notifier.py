@@ -10,18 +10,15 @@ import boto3
 import httpx
 import pytest
 
+from mediajobs.api.views import present
 from mediajobs.config import Settings
 from mediajobs.jobs.models import Job, JobStatus, StoredOutput
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
-from mediajobs.notifications.service import (
-    DeliveryStatus,
-    NotificationError,
-    NotificationStore,
-    Notifier,
-    generate_secret,
-    webhook_id,
-)
+from mediajobs.notifications.models import DeliveryStatus, NotificationError
+from mediajobs.notifications.service import Notifier
+from mediajobs.notifications.signing import generate_secret, webhook_id
+from mediajobs.notifications.store import NotificationStore
 from mediajobs.providers.base import OutputKind
 from tests.support.aws import REGION
 from tests.unit.jobs.fakes import START, FakeClock, new_job
@@ -42,7 +39,13 @@ def notifier(table: Any, store: NotificationStore, sfn: FakeSfn, clock: FakeCloc
         settings=settings,
         clock=clock,
     )
-    return Notifier(store=store, sfn=sfn, state_machine_arn=MACHINE, job_view=jobs.view, clock=clock)  # type: ignore[arg-type]
+    return Notifier(
+        store=store,
+        sfn=sfn,  # type: ignore[arg-type]
+        state_machine_arn=MACHINE,
+        job_view=lambda job: present(jobs, job).model_dump(mode="json"),
+        clock=clock,
+    )
 
 
 def final(status: JobStatus = JobStatus.SUCCEEDED, *, webhook_url: str | None = JOB_HOOK) -> Job:

@@ -6,13 +6,9 @@ import json
 
 import pytest
 
-from mediajobs.notifications.service import (
-    DeliveryStatus,
-    EventPublisher,
-    EventPublishError,
-    NotificationStore,
-    PublishOutcome,
-)
+from mediajobs.notifications.models import DeliveryStatus, EventPublishError
+from mediajobs.notifications.service import EventPublisher, PublishOutcome
+from mediajobs.notifications.store import NotificationStore
 from tests.unit.jobs.fakes import START, FakeClock
 from tests.unit.notifications.conftest import TENANT, FakeEvents
 from tests.unit.notifications.test_store import delivery

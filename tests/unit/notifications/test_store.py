@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mediajobs.notifications.service import (
-    Delivery,
-    DeliveryStatus,
-    InvalidWebhookSettingsError,
-    NotificationStore,
-    generate_secret,
-)
+from mediajobs.notifications.models import Delivery, DeliveryStatus, InvalidWebhookSettingsError
+from mediajobs.notifications.signing import generate_secret
+from mediajobs.notifications.store import NotificationStore
 from tests.unit.jobs.fakes import START
 from tests.unit.notifications.conftest import HOOK, TENANT
 

@@ -11,7 +11,7 @@ from scripts import tenant_webhooks
 from standardwebhooks import Webhook
 
 from mediajobs.fetching import UrlPolicy
-from mediajobs.notifications.service import NotificationStore
+from mediajobs.notifications.store import NotificationStore
 from tests.support.aws import REGION
 from tests.unit.jobs.fakes import START
 from tests.unit.notifications.conftest import HOOK, PUBLIC_ADDRESS, TENANT

@@ -19,7 +19,10 @@ from PIL import Image
 from mediajobs.config import Settings
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
-from mediajobs.uploads.service import S3Notification, UploadService, UploadStore, UploadTrigger
+from mediajobs.uploads.models import S3Notification
+from mediajobs.uploads.service import UploadService
+from mediajobs.uploads.store import UploadStore
+from mediajobs.uploads.trigger import UploadTrigger
 from tests.support.aws import MOCK_CONFIG, REGION, create_from_template
 from tests.unit.jobs.fakes import BASE_URL, FakeClock
 

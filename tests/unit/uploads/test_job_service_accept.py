@@ -6,7 +6,7 @@ import pytest
 
 from mediajobs.jobs.models import ProductImage
 from mediajobs.jobs.store import ConcurrentUpdateError
-from mediajobs.uploads.service import UPLOAD_REQUEST
+from mediajobs.uploads.models import UPLOAD_REQUEST
 from tests.unit.jobs.fakes import BASE_URL
 from tests.unit.uploads.conftest import PRODVISUAL_SPEC, TENANT, Env
 

@@ -7,13 +7,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import from_domain
 from mediajobs.api.upload_schemas import (
     CreatifyUploadRequest,
     JoggUploadRequest,
     ProdVisualUploadRequest,
 )
-from mediajobs.uploads.service import UPLOAD_REQUEST, safe_filename
+from mediajobs.errors import DomainError
+from mediajobs.uploads.models import UPLOAD_REQUEST
+from mediajobs.uploads.service import safe_filename
 
 
 def test_given_a_creatify_spec_without_image_when_validated_then_it_is_accepted() -> None:
@@ -91,7 +93,7 @@ def test_given_a_client_file_name_when_made_safe_then_only_a_plain_last_part_rem
 
 
 def test_given_a_json_file_name_when_made_safe_then_it_is_refused_as_a_sidecar_name() -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         safe_filename("spec.JSON")
 
-    assert (caught.value.status, caught.value.code) == (422, "validation_error")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (422, "validation_error")

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import from_domain
 from mediajobs.api.upload_schemas import UploadStatus
-from mediajobs.uploads.service import UPLOAD_REQUEST
+from mediajobs.errors import DomainError
+from mediajobs.uploads.models import UPLOAD_REQUEST
 from tests.unit.jobs.fakes import BASE_URL
 from tests.unit.uploads.conftest import PRODVISUAL_SPEC, TENANT, Env
 
@@ -64,10 +65,10 @@ def test_given_an_unsafe_webhook_url_when_an_upload_is_created_then_it_is_refuse
 ) -> None:
     spec = PRODVISUAL_SPEC | {"webhook_url": "http://169.254.169.254/latest"}
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         env.uploads.create(TENANT, UPLOAD_REQUEST.validate_python(spec), public_base_url=BASE_URL)
 
-    assert (caught.value.status, caught.value.code) == (422, "unsafe_url")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (422, "unsafe_url")
 
 
 def test_given_another_tenants_upload_when_read_then_it_does_not_exist(env: Env) -> None:
@@ -75,15 +76,15 @@ def test_given_another_tenants_upload_when_read_then_it_does_not_exist(env: Env)
         TENANT, UPLOAD_REQUEST.validate_python(PRODVISUAL_SPEC), public_base_url=BASE_URL
     )
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         env.uploads.get("tenant-b", upload.upload_id)
 
-    assert (caught.value.status, caught.value.code) == (404, "not_found")
+    assert (from_domain(caught.value).status, from_domain(caught.value).code) == (404, "not_found")
 
 
 @pytest.mark.parametrize("upload_id", ["nope", "0" * 31, "G" * 32, "../" * 11])
 def test_given_an_id_that_is_no_upload_id_when_read_then_it_does_not_exist(env: Env, upload_id: str) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         env.uploads.get(TENANT, upload_id)
 
-    assert caught.value.status == 404
+    assert from_domain(caught.value).status == 404

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from mediajobs.api.upload_schemas import UploadStatus
 from mediajobs.fetching import UrlPolicy
 from mediajobs.jobs.models import JobStatus
-from mediajobs.uploads.service import UPLOAD_REQUEST, S3Notification, Upload, UploadError, drop_upload_id
+from mediajobs.uploads.models import UPLOAD_REQUEST, S3Notification, Upload, UploadError, drop_upload_id
 from tests.unit.jobs.fakes import BASE_URL
 from tests.unit.uploads.conftest import PRODVISUAL_SPEC, TENANT, Env, image_bytes, notification
 

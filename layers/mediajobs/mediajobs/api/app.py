@@ -18,9 +18,9 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
-from mediajobs.api.errors import ApiError, ErrorDetail
+from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
 from mediajobs.api.routes import batches, job_actions, jobs, providers, uploads
-from mediajobs.errors import MediajobsError
+from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
 PUBLIC_PREFIXES = ("/p/",)
@@ -99,6 +99,10 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response[Any]:
         return error_response(exc)
+
+    @app.exception_handler(DomainError)
+    def refused(exc: DomainError) -> Response[Any]:
+        return error_response(from_domain(exc))
 
     @app.exception_handler(MediajobsError)
     def domain_error(exc: MediajobsError) -> Response[Any]:

@@ -17,7 +17,8 @@ from mediajobs.api.errors import ApiError, ErrorResponse
 from mediajobs.api.idempotency import IdempotentCreator
 from mediajobs.api.schemas import JobAccepted, Links
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
-from mediajobs.batches.service import BatchService, BatchStore
+from mediajobs.batches.service import BatchService
+from mediajobs.batches.store import BatchStore
 from mediajobs.catalog.service import ProviderCatalog
 from mediajobs.config import get_settings
 from mediajobs.jobs.actions import JobActions
@@ -26,7 +27,8 @@ from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.registry import ProviderRegistry
 from mediajobs.ratelimit import shared_limiter
-from mediajobs.uploads.service import UploadService, UploadStore
+from mediajobs.uploads.service import UploadService
+from mediajobs.uploads.store import UploadStore
 
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     401: {

@@ -1,10 +1,26 @@
-"""Every API error is JSON ``{"error": {"code", "message", "details"?}}`` with a stable code."""
+"""Every API error is JSON ``{"error": {"code", "message", "details"?}}`` with a stable code.
+
+The domain raises :class:`mediajobs.errors.DomainError` kinds and knows nothing of HTTP; this
+module is the one place that says which status each kind answers (:data:`STATUS_OF`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+from mediajobs.errors import (
+    ConflictError,
+    DomainError,
+    GoneError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceUnavailableError,
+    UnknownResourceError,
+    UpstreamError,
+    ValidationFailedError,
+)
 
 
 class ErrorDetail(BaseModel):
@@ -42,3 +58,23 @@ class ApiError(Exception):
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} does not exist or belongs to another tenant")
+
+
+#: the HTTP status of each kind of domain error (the first base class listed here that matches)
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidRequestError: 400,
+    NotFoundError: 404,
+    UnknownResourceError: 404,
+    ConflictError: 409,
+    GoneError: 410,
+    ValidationFailedError: 422,
+    UpstreamError: 502,
+    ServiceUnavailableError: 503,
+}
+
+
+def from_domain(error: DomainError) -> ApiError:
+    """The API answer of a domain error: its status from :data:`STATUS_OF`, its code and message."""
+    status = next((s for kind, s in STATUS_OF.items() if isinstance(error, kind)), 500)
+    details = [ErrorDetail(path=d.path, message=d.message) for d in error.details] if error.details else None
+    return ApiError(status, error.code, error.message, details)

@@ -1,100 +1,45 @@
 """Public API models: what clients send and receive. Separate from the provider document models.
 
-A job request is a union discriminated by ``provider``; each member embeds that provider's own
-options model, so options are validated per provider from its document.
+The job request models are the jobs capability's own (:mod:`mediajobs.jobs.requests`: every entry
+point takes them); this module publishes them with the views the API answers.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
 from mediajobs.jobs.models import JobStatus
+from mediajobs.jobs.requests import (
+    CreatifyJobRequest,
+    HttpUrl,
+    JobRequest,
+    JoggJobRequest,
+    MetadataKey,
+    MetadataValue,
+    ProductRequest,
+    ProdVisualJobRequest,
+)
 from mediajobs.providers.base import OutputKind, ProviderName, TaskState
-from mediajobs.providers.creatify import CreatifyOptions
-from mediajobs.providers.jogg import JoggOptions
-from mediajobs.providers.prodvisual import ProdVisualOptions
 
-HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048)]
-MetadataKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-MetadataValue = Annotated[str, Field(max_length=512)]
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ProductRequest(_Input):
-    image_url: Annotated[
-        HttpUrl | None, Field(description="JPEG, PNG or WebP product image, at most 10 MB")
-    ] = None
-    page_url: Annotated[HttpUrl | None, Field(description="product page (JoggAI reads it)")] = None
-    title: Annotated[str | None, Field(min_length=1, max_length=200)] = None
-    description: Annotated[str | None, Field(min_length=1, max_length=5000)] = None
-    target_audience: Annotated[str | None, Field(min_length=1, max_length=500)] = None
-
-
-class _JobRequest(_Input):
-    product: ProductRequest
-    webhook_url: Annotated[HttpUrl | None, Field(description="where to POST the job's final state")] = None
-    metadata: Annotated[
-        dict[MetadataKey, MetadataValue],
-        Field(max_length=20, description="your own keys, returned with the job"),
-    ] = Field(default_factory=dict)
-
-    def _require_image(self) -> None:
-        if self.product.image_url is None:
-            raise ValueError(f"product.image_url is required for provider {self.provider_name()}")
-
-    def provider_name(self) -> str:
-        raise NotImplementedError
-
-
-class CreatifyJobRequest(_JobRequest):
-    provider: Literal["creatify"]
-    options: CreatifyOptions = Field(default_factory=CreatifyOptions)
-
-    def provider_name(self) -> str:
-        return "creatify"
-
-    @model_validator(mode="after")
-    def _needs_image(self) -> Self:
-        self._require_image()
-        return self
-
-
-class JoggJobRequest(_JobRequest):
-    provider: Literal["jogg"]
-    options: JoggOptions = Field(default_factory=JoggOptions)
-
-    def provider_name(self) -> str:
-        return "jogg"
-
-    @model_validator(mode="after")
-    def _needs_page_or_title(self) -> Self:
-        if self.product.page_url is None and self.product.title is None:
-            raise ValueError("jogg needs product.page_url, or product.title (with description and image_url)")
-        return self
-
-
-class ProdVisualJobRequest(_JobRequest):
-    provider: Literal["prodvisual"]
-    options: ProdVisualOptions
-
-    def provider_name(self) -> str:
-        return "prodvisual"
-
-    @model_validator(mode="after")
-    def _needs_image(self) -> Self:
-        self._require_image()
-        return self
-
-
-JobRequest = Annotated[
-    CreatifyJobRequest | JoggJobRequest | ProdVisualJobRequest,
-    Field(discriminator="provider"),
+__all__ = [
+    "CreatifyJobRequest",
+    "ErrorView",
+    "HttpUrl",
+    "JobAccepted",
+    "JobRequest",
+    "JobView",
+    "JoggJobRequest",
+    "Links",
+    "MetadataKey",
+    "MetadataValue",
+    "OutputView",
+    "ProdVisualJobRequest",
+    "ProductRequest",
+    "ProviderTaskView",
+    "TimelineView",
 ]
 
 

@@ -8,66 +8,28 @@ is the image, so ``product.image_url`` is refused and no provider requires it.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field
 
-from mediajobs.api.schemas import (
-    CreatifyJobRequest,
-    ErrorView,
-    HttpUrl,
-    JoggJobRequest,
-    ProductRequest,
-    ProdVisualJobRequest,
+from mediajobs.api.schemas import ErrorView
+from mediajobs.uploads.models import (
+    CreatifyUploadRequest,
+    JoggUploadRequest,
+    ProdVisualUploadRequest,
+    UploadRequest,
+    UploadStatus,
 )
 
-IMAGE_URL_REFUSED = (
-    "product.image_url is not accepted by /v1/uploads: the file you upload is the product image "
-    "(remove image_url, or send the job to POST /v1/jobs instead)"
-)
-
-
-class UploadStatus(StrEnum):
-    AWAITING_UPLOAD = "awaiting_upload"
-    STARTED = "started"
-    FAILED = "failed"
-
-
-class UploadProductRequest(ProductRequest):
-    """The product without its image (the upload brings it)."""
-
-    @field_validator("image_url")
-    @classmethod
-    def _no_image_url(cls, value: HttpUrl | None) -> HttpUrl | None:
-        if value is not None:
-            raise ValueError(IMAGE_URL_REFUSED)
-        return value
-
-
-class CreatifyUploadRequest(CreatifyJobRequest):
-    product: UploadProductRequest = Field(default_factory=UploadProductRequest)
-
-    @model_validator(mode="after")
-    def _needs_image(self) -> Self:  # the upload is the image
-        return self
-
-
-class JoggUploadRequest(JoggJobRequest):
-    product: UploadProductRequest = Field(default_factory=UploadProductRequest)
-
-
-class ProdVisualUploadRequest(ProdVisualJobRequest):
-    product: UploadProductRequest = Field(default_factory=UploadProductRequest)
-
-    @model_validator(mode="after")
-    def _needs_image(self) -> Self:  # the upload is the image
-        return self
-
-
-UploadRequest = Annotated[
-    CreatifyUploadRequest | JoggUploadRequest | ProdVisualUploadRequest,
-    Field(discriminator="provider"),
+__all__ = [
+    "CreatifyUploadRequest",
+    "JoggUploadRequest",
+    "ProdVisualUploadRequest",
+    "UploadCreated",
+    "UploadLinks",
+    "UploadRequest",
+    "UploadStatus",
+    "UploadView",
 ]
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
-from mediajobs.api.action_schemas import (
+from mediajobs.catalog.models import (
     CreditsView,
     ProvidersView,
     ProviderView,
@@ -25,8 +25,13 @@ from mediajobs.api.action_schemas import (
     StylesView,
     StyleView,
 )
-from mediajobs.api.errors import ApiError
-from mediajobs.errors import ErrorKind, ProviderError
+from mediajobs.errors import (
+    ErrorKind,
+    ProviderError,
+    ServiceUnavailableError,
+    UnknownResourceError,
+    UpstreamError,
+)
 from mediajobs.jobs.actions import REGENERATE_FIELDS
 from mediajobs.observability import logger
 from mediajobs.providers.base import OutputKind, ProviderAdapter, ProviderName
@@ -147,12 +152,11 @@ class ProviderCatalog:
             name = ProviderName(provider)
         except ValueError:
             known = ", ".join(p.value for p in ProviderName)
-            raise ApiError(
-                404, "unknown_provider", f"there is no provider {provider[:64]!r}; use one of: {known}"
+            raise UnknownResourceError(
+                "unknown_provider", f"there is no provider {provider[:64]!r}; use one of: {known}"
             ) from None
         if name not in _CREDITS:
-            raise ApiError(
-                404,
+            raise UnknownResourceError(
                 "not_supported",
                 f"{_DESCRIPTIONS[name][0]} has no credits endpoint in its API; "
                 "see the balance in its dashboard",
@@ -185,17 +189,16 @@ def _call[T](provider: ProviderName, call: Callable[[], T]) -> T:
             extra={"provider": provider.value, "kind": exc.kind.value, "provider_code": exc.provider_code},
         )
         if exc.retryable:
-            raise ApiError(
-                503, "provider_unavailable", f"{label} is not answering right now; retry shortly"
+            raise ServiceUnavailableError(
+                "provider_unavailable", f"{label} is not answering right now; retry shortly"
             ) from exc
         if exc.kind in {ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN}:
-            raise ApiError(
-                502,
+            raise UpstreamError(
                 "provider_auth_failed",
                 f"{label} refused mediajobs' credentials; the operator must fix them",
             ) from exc
-        raise ApiError(
-            502, "provider_error", f"{label} answered an error: {exc.provider_message[:200]}"
+        raise UpstreamError(
+            "provider_error", f"{label} answered an error: {exc.provider_message[:200]}"
         ) from exc
     except (GetParameterError, TransformParameterError, KeyError, TypeError) as exc:
         # the provider secret is missing, unreadable or lacks a key: an operator problem
@@ -203,6 +206,6 @@ def _call[T](provider: ProviderName, call: Callable[[], T]) -> T:
             "provider credentials unavailable",
             extra={"provider": provider.value, "error": type(exc).__name__},
         )
-        raise ApiError(
-            503, "provider_unavailable", f"mediajobs cannot reach {label} right now; retry later"
+        raise ServiceUnavailableError(
+            "provider_unavailable", f"mediajobs cannot reach {label} right now; retry later"
         ) from exc

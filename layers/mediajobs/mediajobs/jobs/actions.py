@@ -23,15 +23,21 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
-from mediajobs.api.action_schemas import JobListView, JobSummaryView, RegenerateRequest, VideoRequest
-from mediajobs.api.errors import ApiError, ErrorDetail
-from mediajobs.api.schemas import ErrorView, Links
+from mediajobs.errors import (
+    ConflictError,
+    InvalidRequestError,
+    Problem,
+    ServiceUnavailableError,
+    ValidationFailedError,
+    invalid_field,
+)
 from mediajobs.jobs.intake import product_image_key
 from mediajobs.jobs.models import (
     Job,
@@ -41,6 +47,7 @@ from mediajobs.jobs.models import (
     ProductImage,
     TimelineEntry,
 )
+from mediajobs.jobs.requests import RegenerateRequest, VideoRequest
 from mediajobs.jobs.store import ConcurrentUpdateError
 from mediajobs.observability import logger
 from mediajobs.providers.base import ProviderName, ProviderTask, StartFrom, StartKind, TaskState
@@ -61,25 +68,26 @@ LISTING_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]
 MAX_CURSOR_LENGTH = 512
 
 
-def _invalid(path: str, message: str) -> ApiError:
-    return ApiError(
-        422,
-        "validation_error",
-        f"the request is invalid: {path}: {message}",
-        [ErrorDetail(path=path, message=message)],
-    )
+@dataclass(frozen=True)
+class JobListing:
+    """One page of a tenant's jobs; ``next_cursor`` continues the listing (``None``: the last page)."""
+
+    jobs: list[JobSummary]
+    next_cursor: str | None
+
+
+def _invalid(path: str, message: str) -> ValidationFailedError:
+    return invalid_field(path, message)
 
 
 def _require_succeeded(job: Job, action: str) -> None:
     if not job.status.final:
-        raise ApiError(
-            409,
+        raise ConflictError(
             "job_not_finished",
             f"job {job.job_id} is still {job.status.value}; it can be {action} once it has succeeded",
         )
     if job.status is not JobStatus.SUCCEEDED:
-        raise ApiError(
-            409,
+        raise ConflictError(
             "job_not_succeeded",
             f"job {job.job_id} is {job.status.value}; only a succeeded job can be {action}",
         )
@@ -95,12 +103,11 @@ def _validated_options(provider: ProviderName, options: dict[str, Any]) -> dict[
         checked = model.model_validate(options)
     except ValidationError as exc:
         details = [
-            ErrorDetail(path=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"])
+            Problem(".".join(str(p) for p in e["loc"]) or "body", e["msg"])
             for e in exc.errors(include_url=False)
         ]
         summary = "; ".join(f"{d.path}: {d.message}" for d in details[:5])
-        raise ApiError(
-            422,
+        raise ValidationFailedError(
             "validation_error",
             f"with the source job's options the request is invalid: {summary}",
             details,
@@ -137,8 +144,8 @@ class JobActions:
                 kind=StartKind.RENDER, source_task_id=self._jogg_product(source), source_job_id=source.job_id
             )
         elif source.product_image is None:
-            raise ApiError(
-                409, "no_product_image", f"job {source.job_id} has no product image to generate from"
+            raise ConflictError(
+                "no_product_image", f"job {source.job_id} has no product image to generate from"
             )
         job = self._create(
             source,
@@ -174,14 +181,13 @@ class JobActions:
             # every stage of a Creatify job is the same provider task: its preview is on it
             image = _completed(source, "image") or _completed(source, "video")
             if image is None:
-                raise ApiError(409, "no_preview", f"job {source.job_id} has no preview image to regenerate")
+                raise ConflictError("no_preview", f"job {source.job_id} has no preview image to regenerate")
             return StartFrom(
                 kind=StartKind.REGEN_IMAGE, source_task_id=image.task_id, source_job_id=source.job_id
             )
         video = _completed(source, "video")
         if video is None:
-            raise ApiError(
-                409,
+            raise ConflictError(
                 "no_video",
                 f"job {source.job_id} stopped after its preview image and has no video to regenerate; "
                 f"make its video with POST /v1/jobs/{source.job_id}/video, or regenerate with image_prompt",
@@ -197,7 +203,7 @@ class JobActions:
         origin = source.spec.start_from
         if origin is not None and origin.kind is StartKind.RENDER:
             return origin.source_task_id
-        raise ApiError(409, "no_product", f"job {source.job_id} has no JoggAI product to make a video of")
+        raise ConflictError("no_product", f"job {source.job_id} has no JoggAI product to make a video of")
 
     # -- continue to video ---------------------------------------------------------------------
 
@@ -206,8 +212,7 @@ class JobActions:
     ) -> Job:
         source = self.jobs.get(tenant_id, job_id)
         if source.provider is not ProviderName.CREATIFY or source.spec.options.get("stop_after") != "image":
-            raise ApiError(
-                409,
+            raise ConflictError(
                 "not_continuable",
                 f"job {source.job_id} is not a creatify job created with options.stop_after 'image'; "
                 "only such a job has a preview to make the video from",
@@ -215,8 +220,8 @@ class JobActions:
         _require_succeeded(source, "continued to its video")
         image = _completed(source, "image")
         if image is None:
-            raise ApiError(
-                409, "no_preview", f"job {source.job_id} has no preview image to make the video from"
+            raise ConflictError(
+                "no_preview", f"job {source.job_id} has no preview image to make the video from"
             )
         options = dict(source.spec.options) | {"stop_after": "video"}
         if request is not None and request.video_prompt is not None:
@@ -244,17 +249,15 @@ class JobActions:
                 "job continued to video", extra={"job_id": job.job_id, "source_job_id": source.job_id}
             )
             return job
-        raise ApiError(
-            409,
+        raise ConflictError(
             "too_many_continuations",
             f"the video of job {source.job_id} failed {MAX_CONTINUATIONS} times; "
             "regenerate its image with an image_prompt instead",
         )
 
     @staticmethod
-    def _already_continued(source: Job, job_id: str) -> ApiError:
-        return ApiError(
-            409,
+    def _already_continued(source: Job, job_id: str) -> ConflictError:
+        return ConflictError(
             "already_continued",
             f"job {source.job_id} is already continued to its video by job {job_id}; "
             f"for another video regenerate job {job_id} with a video_prompt",
@@ -268,8 +271,7 @@ class JobActions:
 
         def change(job: Job) -> Job:
             if job.status.final:
-                raise ApiError(
-                    409,
+                raise ConflictError(
                     "job_final",
                     f"job {job.job_id} is already {job.status.value}; only a queued, running or "
                     "archiving job can be cancelled",
@@ -308,7 +310,8 @@ class JobActions:
         provider: ProviderName | None = None,
         cursor: str | None = None,
         limit: int = 20,
-    ) -> JobListView:
+    ) -> JobListing:
+        """One page of the tenant's jobs, newest first, and the cursor of the next page (or None)."""
         after = decode_cursor(tenant_id, cursor) if cursor is not None else None
         page = self.store.list_jobs(
             tenant_id,
@@ -317,8 +320,8 @@ class JobActions:
             after=after,
             limit=limit,
         )
-        return JobListView(
-            jobs=[summary_view(job) for job in page.jobs],
+        return JobListing(
+            jobs=list(page.jobs),
             next_cursor=encode_cursor(tenant_id, page.next_after) if page.next_after else None,
         )
 
@@ -383,7 +386,9 @@ class JobActions:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Unknown")
             logger.error("could not copy the product image", extra={"job_id": job_id, "error_code": code})
-            raise ApiError(503, "service_unavailable", "the job could not be created; please retry") from exc
+            raise ServiceUnavailableError(
+                "service_unavailable", "the job could not be created; please retry"
+            ) from exc
         return image.model_copy(update={"s3_key": key})
 
 
@@ -395,22 +400,6 @@ def _continuation_ids(source: Job) -> Iterator[str]:
     salt = source.callback_token or ""
     for attempt in range(MAX_CONTINUATIONS):
         yield hashlib.sha256(f"{source.job_id}:video:{attempt}:{salt}".encode()).hexdigest()[:32]
-
-
-def summary_view(job: JobSummary) -> JobSummaryView:
-    return JobSummaryView(
-        job_id=job.job_id,
-        provider=job.provider,
-        status=job.status,
-        stage=job.task.stage if job.task else None,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        error=ErrorView(**job.error.model_dump()) if job.error else None,
-        metadata=job.spec.metadata,
-        regenerated_from=job.regenerated_from,
-        continued_from=job.continued_from,
-        links=Links(self=f"/v1/jobs/{job.job_id}"),
-    )
 
 
 # -- cursors --------------------------------------------------------------------------------------
@@ -427,8 +416,8 @@ def encode_cursor(tenant_id: str, after: str) -> str:
 
 
 def decode_cursor(tenant_id: str, cursor: str) -> str:
-    invalid = ApiError(
-        400, "invalid_cursor", "cursor is not a next_cursor this API gave you; start again without it"
+    invalid = InvalidRequestError(
+        "invalid_cursor", "cursor is not a next_cursor this API gave you; start again without it"
     )
     if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
         raise invalid
@@ -450,5 +439,4 @@ __all__ = [
     "JobActions",
     "decode_cursor",
     "encode_cursor",
-    "summary_view",
 ]

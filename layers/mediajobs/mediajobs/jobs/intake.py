@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from mediajobs.errors import MediajobsError
+from mediajobs.errors import InvalidProductImageError, MediajobsError
 from mediajobs.fetching import (
     FetchError,
     NotAnImageError,
@@ -29,13 +29,11 @@ if TYPE_CHECKING:
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 
-class IntakeRefusedError(MediajobsError):
+class IntakeRefusedError(InvalidProductImageError):
     """The product image cannot be used; ``code`` and ``message`` say why, for the client."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
 
 
 def refusal(exc: MediajobsError, *, field: str, max_bytes: int) -> IntakeRefusedError:

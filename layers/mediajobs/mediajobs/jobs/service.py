@@ -1,4 +1,4 @@
-"""What the API does with jobs: accept one (product taken in first), show one, serve its product link."""
+"""Accepting a job (its product taken in first), reading one, and serving its product link."""
 
 from __future__ import annotations
 
@@ -12,21 +12,18 @@ from typing import TYPE_CHECKING
 import httpx
 from botocore.exceptions import ClientError
 
-from mediajobs.api.errors import ApiError, not_found
-from mediajobs.api.schemas import (
-    CreatifyJobRequest,
-    ErrorView,
-    JobRequest,
-    JobView,
-    Links,
-    OutputView,
-    ProviderTaskView,
-    TimelineView,
-)
 from mediajobs.config import Settings
+from mediajobs.errors import (
+    GoneError,
+    JobNotFoundError,
+    NotFoundError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+)
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
-from mediajobs.jobs.intake import IntakeRefusedError, take_in_product_image
+from mediajobs.jobs.intake import take_in_product_image
 from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
+from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
 from mediajobs.providers.base import ProductInput, ProviderName
@@ -86,7 +83,7 @@ class JobService:
         )
 
     def check_urls(self, request: JobRequest) -> None:
-        """Refuse a webhook or product page URL mediajobs must not call (ApiError 422)."""
+        """Refuse a webhook or product page URL mediajobs must not call (``unsafe_url`` and the like)."""
         if request.webhook_url is not None:
             self._check_url(str(request.webhook_url), "webhook_url")
         if request.product.page_url is not None:
@@ -129,23 +126,20 @@ class JobService:
         try:
             check_url(url, self.policy)
         except UnsafeUrlError as exc:
-            raise ApiError(422, "unsafe_url", f"{field} is not allowed: {exc}") from exc
+            raise ValidationFailedError("unsafe_url", f"{field} is not allowed: {exc}") from exc
         except FetchError as exc:
-            raise ApiError(422, "unreachable_url", f"{field} cannot be reached: {exc}") from exc
+            raise ValidationFailedError("unreachable_url", f"{field} cannot be reached: {exc}") from exc
 
     def _take_in(self, job_id: str, url: str) -> ProductImage:
-        try:
-            return take_in_product_image(
-                http=self.http,
-                s3=self.s3,
-                bucket=self.settings.media_bucket,
-                job_id=job_id,
-                url=url,
-                policy=self.policy,
-                max_bytes=self.settings.max_image_bytes,
-            )
-        except IntakeRefusedError as exc:
-            raise ApiError(422, exc.code, exc.message) from exc
+        return take_in_product_image(
+            http=self.http,
+            s3=self.s3,
+            bucket=self.settings.media_bucket,
+            job_id=job_id,
+            url=url,
+            policy=self.policy,
+            max_bytes=self.settings.max_image_bytes,
+        )
 
     def resume(self, job: Job) -> None:
         """Start a queued job's execution again, after an accept cut short between write and start.
@@ -170,7 +164,7 @@ class JobService:
         )
 
     def start_execution(self, job: Job) -> None:
-        """Start a new job's execution; if that fails, the job fails cleanly and the caller gets a 503."""
+        """Start a new job's execution; if that fails, the job fails cleanly (ServiceUnavailableError)."""
         try:
             self._start(job)
         except ClientError as exc:
@@ -187,75 +181,32 @@ class JobService:
                     else j.moved_to(JobStatus.FAILED, now=self.now()).model_copy(update={"error": error})
                 ),
             )
-            raise ApiError(503, "service_unavailable", "the job could not be started; please retry") from exc
+            raise ServiceUnavailableError(
+                "service_unavailable", "the job could not be started; please retry"
+            ) from exc
 
     # -- read -----------------------------------------------------------------------------------
 
     def get(self, tenant_id: str, job_id: str) -> Job:
         job = self.store.find(job_id) if _plausible_id(job_id) else None
         if job is None or job.tenant_id != tenant_id:
-            raise not_found(f"job {job_id}")
+            raise JobNotFoundError(job_id)
         return job
-
-    def view(self, job: Job) -> JobView:
-        expires_in = self.settings.download_url_seconds
-        expires_at = self.now() + timedelta(seconds=expires_in)
-        outputs = [
-            OutputView(
-                kind=o.kind,
-                stage=o.stage,
-                content_type=o.content_type,
-                bytes=o.bytes,
-                sha256=o.sha256,
-                width=o.width,
-                height=o.height,
-                duration_seconds=o.duration_seconds,
-                codec=o.codec,
-                download_url=self._presign(o.s3_key, expires_in),
-                download_url_expires_at=expires_at,
-            )
-            for o in job.outputs
-        ]
-        return JobView(
-            job_id=job.job_id,
-            provider=job.provider,
-            status=job.status,
-            stage=job.stage,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-            deadline_at=job.deadline_at,
-            provider_jobs=[
-                ProviderTaskView(
-                    stage=t.stage,
-                    provider_job_id=t.task_id,
-                    state=t.state,
-                    provider_status=t.provider_status,
-                    credits_used=t.credits_used,
-                )
-                for t in job.tasks
-            ],
-            credits_used=job.credits_used,
-            timeline=[
-                TimelineView(status=e.status, stage=e.stage, at=e.at, detail=e.detail) for e in job.timeline
-            ],
-            outputs=outputs,
-            error=ErrorView(**job.error.model_dump()) if job.error else None,
-            metadata=job.spec.metadata,
-            regenerated_from=job.regenerated_from,
-            continued_from=job.continued_from,
-            links=Links(self=f"/v1/jobs/{job.job_id}"),
-        )
 
     def product_link_target(self, job_id: str) -> str:
         """The presigned URL a product link redirects to (while the job may still need it)."""
         job = self.store.find(job_id) if _plausible_id(job_id) else None
         if job is None or job.product_image is None:
-            raise not_found("product link")
+            raise NotFoundError("product link")
         if job.status.final and self.now() - job.updated_at > timedelta(
             seconds=self.settings.product_link_seconds
         ):
-            raise ApiError(410, "link_expired", "this product link has expired")
+            raise GoneError("link_expired", "this product link has expired")
         return self._presign(job.product_image.s3_key, 3600)
+
+    def download_url(self, key: str, expires_in: int) -> str:
+        """A presigned GET of one of the media bucket's objects (outputs, product images)."""
+        return self._presign(key, expires_in)
 
     def _presign(self, key: str, expires_in: int) -> str:
         return self.s3.generate_presigned_url(

@@ -10,8 +10,11 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from mediajobs.api.views import batch_view
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
-from mediajobs.batches.service import Batch, BatchRunner, BatchStore, batch_view
+from mediajobs.batches.models import Batch
+from mediajobs.batches.runner import BatchRunner
+from mediajobs.batches.store import BatchStore
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
 from mediajobs.jobs.archiving import Archiver
@@ -21,11 +24,11 @@ from mediajobs.jobs.pipeline import JobPipeline
 from mediajobs.jobs.provider_webhooks import ProviderWebhooks
 from mediajobs.jobs.reconciler import Reconciler
 from mediajobs.jobs.store import JobStore
-from mediajobs.notifications import service as notifications
 from mediajobs.providers.base import ProviderName
 from mediajobs.providers.prodvisual import ProdVisualAdapter
 from mediajobs.providers.registry import ProviderRegistry
 from mediajobs.ratelimit import shared_limiter
+from mediajobs.tasks import notifications
 
 JobId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 

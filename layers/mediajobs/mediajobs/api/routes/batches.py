@@ -9,9 +9,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from mediajobs.api.batch_schemas import BatchAccepted, BatchView
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
-from mediajobs.batches.service import BatchAccepted, BatchCreateRequest, BatchView
+from mediajobs.api.views import batch_view
+from mediajobs.batches.models import BatchCreateRequest
 
 
 def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
@@ -57,4 +59,5 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     )
     def get_batch(batch_id: Annotated[str, Path(max_length=64)]) -> BatchView:
         batches = services().batches
-        return batches.view(batches.get(tenant_id(app), batch_id))
+        batch = batches.get(tenant_id(app), batch_id)
+        return batch_view(batch, batches.jobs_of(batch))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from mediajobs.api.action_schemas import JobListView, RegenerateRequest, VideoRequest
+from mediajobs.api.action_schemas import JobListView
 from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
@@ -20,7 +20,9 @@ from mediajobs.api.context import (
 )
 from mediajobs.api.errors import ErrorResponse
 from mediajobs.api.schemas import JobAccepted, JobView
+from mediajobs.api.views import job_list_view, present
 from mediajobs.jobs.models import JobStatus
+from mediajobs.jobs.requests import RegenerateRequest, VideoRequest
 from mediajobs.providers.base import ProviderName
 
 JobId = Annotated[str, Path(max_length=64)]
@@ -56,9 +58,10 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             str | None, Query(max_length=512, description="next_cursor of the previous page")
         ] = None,
     ) -> JobListView:
-        return services().actions.list_jobs(
+        page = services().actions.list_jobs(
             tenant_id(app), status=status, provider=provider, cursor=cursor, limit=limit
         )
+        return job_list_view(page.jobs, page.next_cursor)
 
     @app.post(
         "/v1/jobs/<job_id>/regenerate",
@@ -116,5 +119,4 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         tags=["jobs"],
     )
     def cancel_job(job_id: JobId) -> JobView:
-        jobs = services().jobs
-        return jobs.view(services().actions.cancel(tenant_id(app), job_id))
+        return present(services().jobs, services().actions.cancel(tenant_id(app), job_id))

@@ -19,6 +19,7 @@ from mediajobs.api.context import (
 )
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.api.schemas import JobAccepted, JobRequest, JobView
+from mediajobs.api.views import present
 
 
 def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -> None:
@@ -54,7 +55,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     )
     def get_job(job_id: Annotated[str, Path(max_length=64)]) -> JobView:
         jobs = services().jobs
-        return jobs.view(jobs.get(tenant_id(app), job_id))
+        return present(jobs, jobs.get(tenant_id(app), job_id))
 
     @app.get("/p/<job_id>", summary="Product image link (for providers)", include_in_schema=False)
     def product_link(job_id: str) -> Response[Any]:

@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from mediajobs.api.action_schemas import CreditsView, ProvidersView, StylesView
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer
 from mediajobs.api.errors import ErrorResponse
+from mediajobs.catalog.models import CreditsView, ProvidersView, StylesView
 
 
 def _error(description: str) -> OpenAPIResponse:

@@ -13,7 +13,7 @@ from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located,
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
 from mediajobs.api.schemas import ErrorView
 from mediajobs.api.upload_schemas import UploadCreated, UploadLinks, UploadRequest, UploadView
-from mediajobs.uploads.service import Upload
+from mediajobs.uploads.models import Upload
 
 
 def _links(upload: Upload) -> UploadLinks:

@@ -1,0 +1,40 @@
+"""Public API models of batches (the request model is the batches capability's own)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from mediajobs.batches.models import BatchCreateRequest
+from mediajobs.jobs.models import JobStatus
+from mediajobs.providers.base import ProviderName
+
+__all__ = ["BatchAccepted", "BatchCreateRequest", "BatchItemView", "BatchView"]
+
+
+class BatchAccepted(BaseModel):
+    batch_id: str
+    status: str
+    total: int
+    job_ids: list[str]
+    links: dict[str, str]
+
+
+class BatchItemView(BaseModel):
+    index: int
+    job_id: str
+    provider: ProviderName
+    status: JobStatus
+    error_code: str | None = None
+
+
+class BatchView(BaseModel):
+    batch_id: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    created_at: datetime
+    completed_at: datetime | None = None
+    metadata: dict[str, str]
+    items: list[BatchItemView]

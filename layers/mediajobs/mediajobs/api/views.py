@@ -1,0 +1,139 @@
+"""How the API shows the domain's records: a job, a page of jobs, a batch.
+
+The domain returns its own models (:class:`~mediajobs.jobs.models.Job`, ...); these functions
+turn them into the public views of :mod:`mediajobs.api.schemas`. Client webhooks and events carry
+the same views (the notification tasks are given :func:`job_view`), so a client reads one shape
+everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from mediajobs.api.action_schemas import JobListView, JobSummaryView
+from mediajobs.api.batch_schemas import BatchItemView, BatchView
+from mediajobs.api.schemas import ErrorView, JobView, Links, OutputView, ProviderTaskView, TimelineView
+from mediajobs.batches.models import Batch
+from mediajobs.jobs.models import ErrorInfo, Job, JobSummary
+from mediajobs.jobs.service import JobService
+
+#: a presigned GET of a media bucket key, valid for the given seconds
+Presign = Callable[[str, int], str]
+
+
+def _links(job_id: str) -> Links:
+    return Links(self=f"/v1/jobs/{job_id}")
+
+
+def _error(error: ErrorInfo | None) -> ErrorView | None:
+    return ErrorView(**error.model_dump()) if error else None
+
+
+def job_view(job: Job, *, presign: Presign, now: datetime, download_url_seconds: int) -> JobView:
+    """``GET /v1/jobs/{id}``: the job with a short-lived download URL for each archived output."""
+    expires_at = now + timedelta(seconds=download_url_seconds)
+    outputs = [
+        OutputView(
+            kind=o.kind,
+            stage=o.stage,
+            content_type=o.content_type,
+            bytes=o.bytes,
+            sha256=o.sha256,
+            width=o.width,
+            height=o.height,
+            duration_seconds=o.duration_seconds,
+            codec=o.codec,
+            download_url=presign(o.s3_key, download_url_seconds),
+            download_url_expires_at=expires_at,
+        )
+        for o in job.outputs
+    ]
+    return JobView(
+        job_id=job.job_id,
+        provider=job.provider,
+        status=job.status,
+        stage=job.stage,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        deadline_at=job.deadline_at,
+        provider_jobs=[
+            ProviderTaskView(
+                stage=t.stage,
+                provider_job_id=t.task_id,
+                state=t.state,
+                provider_status=t.provider_status,
+                credits_used=t.credits_used,
+            )
+            for t in job.tasks
+        ],
+        credits_used=job.credits_used,
+        timeline=[
+            TimelineView(status=e.status, stage=e.stage, at=e.at, detail=e.detail) for e in job.timeline
+        ],
+        outputs=outputs,
+        error=_error(job.error),
+        metadata=job.spec.metadata,
+        regenerated_from=job.regenerated_from,
+        continued_from=job.continued_from,
+        links=_links(job.job_id),
+    )
+
+
+def present(jobs: JobService, job: Job) -> JobView:
+    """:func:`job_view` with the job service's clock, presigner and download URL lifetime."""
+    return job_view(
+        job,
+        presign=jobs.download_url,
+        now=jobs.now(),
+        download_url_seconds=jobs.settings.download_url_seconds,
+    )
+
+
+def summary_view(job: JobSummary) -> JobSummaryView:
+    return JobSummaryView(
+        job_id=job.job_id,
+        provider=job.provider,
+        status=job.status,
+        stage=job.task.stage if job.task else None,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        error=_error(job.error),
+        metadata=job.spec.metadata,
+        regenerated_from=job.regenerated_from,
+        continued_from=job.continued_from,
+        links=_links(job.job_id),
+    )
+
+
+def job_list_view(jobs: Sequence[JobSummary], next_cursor: str | None) -> JobListView:
+    return JobListView(jobs=[summary_view(job) for job in jobs], next_cursor=next_cursor)
+
+
+def batch_view(batch: Batch, loaded: Sequence[Job]) -> BatchView:
+    """What GET /v1/batches/{id} shows (and the batch.completed event carries)."""
+    jobs = {j.job_id: j for j in loaded}
+    items = [
+        BatchItemView(
+            index=i,
+            job_id=job.job_id,
+            provider=job.provider,
+            status=job.status,
+            error_code=job.error.code if job.error else None,
+        )
+        for i, job in ((i, jobs.get(job_id)) for i, job_id in enumerate(batch.job_ids))
+        if job is not None
+    ]
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.status.value] = counts.get(item.status.value, 0) + 1
+    return BatchView(
+        batch_id=batch.batch_id,
+        status=batch.status,
+        total=len(batch.job_ids),
+        counts=counts,
+        created_at=batch.created_at,
+        completed_at=batch.completed_at,
+        metadata=batch.metadata,
+        items=items,
+    )
