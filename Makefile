@@ -25,9 +25,10 @@ $(STAMP): requirements/constraints.txt requirements/dev.in requirements/runtime.
 
 install: $(STAMP) ## create .venv (Python 3.13) with the pinned dependencies
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check and format check; the service package's layers (import-linter)
 	ruff check .
 	ruff format --check .
+	PYTHONPATH=layers/mediajobs lint-imports --no-cache
 
 typecheck: $(STAMP) ## mypy --strict over the service code, the local stack and the sandboxes
 	mypy

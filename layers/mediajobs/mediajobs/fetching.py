@@ -18,10 +18,11 @@ through it: :func:`open_stream` and :func:`fetch_image` (product images, provide
 request (vetting the URL itself when the request carries no vetted address).
 
 Error messages name the host and path of a URL, never its query: provider output URLs are
-presigned and their signatures must not reach logs or job records. For the same reason importing
-this module puts :class:`RedactUrlsFilter` on the ``httpx`` logger, whose INFO line for every
-request (``HTTP Request: GET <url> ...``, written on Lambda, where the root logger is at INFO)
-would otherwise carry the full URL.
+presigned and their signatures must not reach logs or job records (:func:`mediajobs.observability.redact`;
+the observability module also redacts the URLs in httpx's own INFO lines).
+
+Size: one module on purpose: the URL policy, the pinned transport and the redirect loop are one
+security boundary, and a reader must see all of it to check that no request escapes the vetting.
 """
 
 from __future__ import annotations

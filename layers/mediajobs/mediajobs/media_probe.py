@@ -6,6 +6,9 @@ recognised from its first bytes (PNG ``IHDR``, the JPEG ``SOFn`` segment, the We
 video stored in S3 is measured with a few ranged reads instead of a download. Every size read from
 the file is checked against the bytes that are really there: a broken or hostile file gives
 ``None`` (images) or :class:`MediaProbeError` (videos), never an index error or an unbounded read.
+
+Size: one module on purpose: the three image formats and the MP4 box walk share the bounds
+checks that keep a hostile file from causing an unbounded read.
 """
 
 from __future__ import annotations

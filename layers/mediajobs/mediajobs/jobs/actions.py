@@ -11,6 +11,9 @@ then wakes the execution if it waits for the provider, so it ends at once throug
 (the one place that tells clients and batches a job ended). Every later step sees a final job and
 does nothing: a late provider result is neither recorded nor archived (the archive step deletes
 what it copied when the job became final meanwhile).
+
+Size: regenerate and continue share the linked-job creation (ids, copies of the product image,
+idempotent retries) and cancel shares their state rules; split apart, each would repeat them.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ state machine what comes next:
 - ``retry_submit`` / ``retry_advance``: the provider, or the shared rate limiter
   (:mod:`mediajobs.ratelimit`), asked us to come back in ``wait_seconds``;
 - ``finished``: the job reached a final state (the next task tells the client).
+
+Size: one module on purpose: it is the state machine's other half (``statemachine/job.asl.json``),
+and every step's answer must be read against the others' to see that each is safe to run twice.
 """
 
 from __future__ import annotations

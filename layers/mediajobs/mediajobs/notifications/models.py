@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mediajobs.errors import MediajobsError
 from mediajobs.jobs.models import JobStatus
-
-if TYPE_CHECKING:
-    pass
 
 EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
 

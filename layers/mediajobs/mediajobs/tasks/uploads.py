@@ -11,12 +11,11 @@ from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.config import get_settings
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
+from mediajobs.uploads.store import UploadStore
+from mediajobs.uploads.trigger import UploadTrigger
 
 if TYPE_CHECKING:
     pass
-
-from mediajobs.uploads.store import UploadStore
-from mediajobs.uploads.trigger import UploadTrigger
 
 
 def default_trigger() -> UploadTrigger:

@@ -6,18 +6,16 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from mediajobs.errors import MediajobsError
 from mediajobs.jobs.models import ErrorInfo
 
 if TYPE_CHECKING:
     pass
-
-from enum import StrEnum
-from typing import Self
 
 from pydantic import field_validator, model_validator
 
@@ -183,8 +181,6 @@ class Sidecar(BaseModel):
     spec: dict[str, Any]
 
 
-_TENANT: TypeAdapter[str] = TypeAdapter(TenantId)
-
 Outcome = Literal[
     "started",  # the job was accepted
     "duplicate",  # the upload had been handled already (its job, or its failure, stands)
@@ -216,36 +212,6 @@ class ObjectHead:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _DropSpec:
-    """What a dropped file's metadata or sidecar says: a tenant, and a spec or what is wrong with it."""
-
-    tenant: str | None
-    spec_json: str = ""
-    problem: str | None = None
-
-
-class _RefusedError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class _ObjectChangedError(Exception):
-    """The object was replaced or deleted while it was being read: the newer one's event handles it."""
-
-
 def drop_upload_id(key: str, etag: str) -> str:
     """The upload id of a file dropped under uploads/: one per key and content (ETag, quotes or not)."""
     return hashlib.sha256(f"{key}\n{etag.strip(chr(34))}".encode()).hexdigest()[:32]
-
-
-def _validation_summary(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        loc = [str(p) for p in error.get("loc", ())]
-        if loc and loc[0] in {"creatify", "jogg", "prodvisual"}:
-            loc = loc[1:]  # the union's tag: clients think in their own fields
-        parts.append(f"{'.'.join(loc) or 'spec'}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)

@@ -32,14 +32,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mediajobs.config import Settings
+from mediajobs.errors import Problem, UploadNotFoundError, ValidationFailedError
 from mediajobs.jobs.models import utcnow
 from mediajobs.jobs.service import JobService
 from mediajobs.observability import logger
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.client import S3Client
-
-from mediajobs.errors import Problem, UploadNotFoundError, ValidationFailedError
 from mediajobs.uploads.models import (
     _UNSAFE_NAME_CHARACTERS,
     CONTENT_TYPES,
@@ -52,6 +48,9 @@ from mediajobs.uploads.models import (
     UploadRequestModel,
 )
 from mediajobs.uploads.store import UploadStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
 
 
 def safe_filename(name: str | None) -> str:

@@ -10,11 +10,10 @@ from botocore.exceptions import ClientError
 
 from mediajobs.jobs.store import StoreError
 from mediajobs.observability import logger
+from mediajobs.uploads.models import Upload
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-from mediajobs.uploads.models import Upload
 
 
 def _key(upload_id: str) -> dict[str, str]:

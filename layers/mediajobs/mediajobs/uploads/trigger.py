@@ -1,4 +1,9 @@
-"""The S3 ObjectCreated trigger: one uploaded object makes one job (see :mod:`mediajobs.uploads.service`)."""
+"""The S3 ObjectCreated trigger: one uploaded object makes one job (see :mod:`mediajobs.uploads.service`).
+
+Size: one module on purpose. The image, its sidecar and a redelivered notification race each
+other, and the claim-then-accept order that makes one object one job is only visible when the
+steps are read together.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +13,23 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from mediajobs.config import Settings
+from mediajobs.errors import ServiceUnavailableError, ValidationFailedError
 from mediajobs.jobs.intake import product_image_key
 from mediajobs.jobs.models import ErrorInfo, ProductImage, utcnow
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import ConcurrentUpdateError
 from mediajobs.media_probe import ImageInfo, describe_bytes, sniff_image
 from mediajobs.observability import logger
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.client import S3Client
-
-from mediajobs.errors import ServiceUnavailableError, ValidationFailedError
 from mediajobs.uploads.models import (
-    _TENANT,
     HEAD_BYTES,
     MAX_SIDECAR_BYTES,
     SIDECAR_SUFFIX,
@@ -39,19 +40,52 @@ from mediajobs.uploads.models import (
     ObjectHead,
     S3Notification,
     Sidecar,
+    TenantId,
     TriggerResult,
     Upload,
     UploadError,
     UploadRequestModel,
     UploadStatus,
-    _DropSpec,
-    _ObjectChangedError,
-    _RefusedError,
-    _validation_summary,
     drop_upload_id,
 )
 from mediajobs.uploads.service import _plausible_id, _record_expiry
 from mediajobs.uploads.store import UploadStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+
+_TENANT: TypeAdapter[str] = TypeAdapter(TenantId)
+
+
+@dataclass(frozen=True)
+class _DropSpec:
+    """What a dropped file's metadata or sidecar says: a tenant, and a spec or what is wrong with it."""
+
+    tenant: str | None
+    spec_json: str = ""
+    problem: str | None = None
+
+
+class _RefusedError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _ObjectChangedError(Exception):
+    """The object was replaced or deleted while it was being read: the newer one's event handles it."""
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        loc = [str(p) for p in error.get("loc", ())]
+        if loc and loc[0] in {"creatify", "jogg", "prodvisual"}:
+            loc = loc[1:]  # the union's tag: clients think in their own fields
+        parts.append(f"{'.'.join(loc) or 'spec'}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 class UploadTrigger:
