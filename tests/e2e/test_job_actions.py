@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -331,17 +332,24 @@ def lister(stack: LocalStack, shop: SampleShop) -> tuple[Client, list[str]]:
     key = f"lister-{uuid.uuid4().hex}"
     stack.add_api_key(key, f"tenant-{key}")
     client = Client(stack.api_url, key)
+    # the provider fails the jobs marked True (an injected failure of the generation)
     bodies = [
-        prodvisual_body(shop, style="mockup"),
-        prodvisual_body(shop, style="no-such-style"),
-        creatify_body(shop, stop_after="image"),
-        prodvisual_body(shop, style="white_bg"),
-        prodvisual_body(shop, style="no-such-style"),
-        prodvisual_body(shop, style="lifestyle"),
+        (prodvisual_body(shop, style="mockup"), False),
+        (prodvisual_body(shop, style="white_bg"), True),
+        (creatify_body(shop, stop_after="image"), False),
+        (prodvisual_body(shop, style="white_bg"), False),
+        (prodvisual_body(shop, style="lifestyle"), True),
+        (prodvisual_body(shop, style="lifestyle"), False),
     ]
-    ids = [client.create(body)["job_id"] for body in bodies]
-    for job_id in ids:
-        client.wait_final(job_id)
+    assert stack.sandboxes is not None
+    prodvisual = stack.sandboxes.prodvisual
+    failing = prodvisual.settings.faults.model_copy(update={"job_failure_rate": 1.0}).model_dump()
+    ids = []
+    for body, fails in bodies:
+        with sandbox_settings(prodvisual, faults=failing) if fails else contextlib.nullcontext():
+            job_id = client.create(body)["job_id"]
+            assert client.wait_final(job_id)["status"] == ("failed" if fails else "succeeded")
+        ids.append(job_id)
     return client, ids
 
 

@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from tests.e2e.conftest import FINAL, Client, fast_sandboxes
+from tests.e2e.conftest import FINAL, Client, fast_sandboxes, sandbox_settings
 
 Operation = APIOperation[Any, Any, Any, Any]
 AnyCase = Case[Any]
@@ -77,9 +77,13 @@ def fuzz_client(stack: LocalStack, shop: SampleShop, fast_providers: None) -> It
     key = f"fuzz-{uuid.uuid4().hex}"
     stack.add_api_key(key, f"tenant-{key}")
     client = Client(stack.api_url, key)
-    for style in ("white_bg", "no-such-style"):
-        body = {"provider": "prodvisual", "product": {"image_url": shop.url("product.png")}}
-        client.run(body | {"options": {"style": style}})
+    body = {"provider": "prodvisual", "product": {"image_url": shop.url("product.png")}}
+    client.run(body | {"options": {"style": "white_bg"}})
+    assert stack.sandboxes is not None
+    prodvisual = stack.sandboxes.prodvisual
+    failing = prodvisual.settings.faults.model_copy(update={"job_failure_rate": 1.0}).model_dump()
+    with sandbox_settings(prodvisual, faults=failing):
+        client.run(body | {"options": {"style": "lifestyle"}})
     yield client
     wait_until_every_job_ended(client)
     client.http.close()

@@ -67,20 +67,29 @@ def default_services() -> ApiServices:
     settings = get_settings()
     store = JobStore(dynamodb_table(settings.jobs_table))
     http = httpx.Client(timeout=httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0))
-    jobs = JobService(store=store, s3=s3_client(), sfn=sfn_client(), http=http, settings=settings)
+    catalog = ProviderCatalog(ProviderRegistry(settings, limiter=shared_limiter()).adapter)
+    jobs = JobService(
+        store=store,
+        s3=s3_client(),
+        sfn=sfn_client(),
+        http=http,
+        settings=settings,
+        styles=catalog.known_style_ids,
+    )
     batches = BatchService(
         jobs=store,
         batches=BatchStore(dynamodb_table(settings.jobs_table)),
         sfn=sfn_client(),
         state_machine_arn=settings.batch_state_machine_arn,
         deadline_seconds=settings.job_deadline_seconds,
+        styles=catalog.known_style_ids,
     )
     return ApiServices(
         jobs=jobs,
         auth=Authenticator(store),
         batches=batches,
         actions=JobActions(jobs),
-        catalog=ProviderCatalog(ProviderRegistry(settings, limiter=shared_limiter()).adapter),
+        catalog=catalog,
         uploads=UploadService(
             store=UploadStore(dynamodb_table(settings.jobs_table)),
             jobs=jobs,

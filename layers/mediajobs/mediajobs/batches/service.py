@@ -39,9 +39,10 @@ from mediajobs.errors import (
     ServiceUnavailableError,
 )
 from mediajobs.jobs.models import Job, JobStatus, TimelineEntry, utcnow
-from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest
+from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
 from mediajobs.jobs.service import spec_from_request
 from mediajobs.jobs.store import JobStore
+from mediajobs.jobs.styles import StyleList, check_style, unchecked
 from mediajobs.observability import logger
 
 if TYPE_CHECKING:
@@ -58,7 +59,9 @@ class BatchService:
         state_machine_arn: str,
         deadline_seconds: int,
         clock: Callable[[], datetime] = utcnow,
+        styles: StyleList = unchecked,
     ) -> None:
+        self.styles = styles
         self.jobs = jobs
         self.batches = batches
         self.sfn = sfn
@@ -67,6 +70,7 @@ class BatchService:
         self.now = clock
 
     def create(self, tenant_id: str, request: BatchCreateRequest, *, public_base_url: str) -> Batch:
+        self._check_styles(request)
         now = self.now()
         batch_id = uuid.uuid4().hex
         jobs = [self._job(tenant_id, batch_id, item, now, public_base_url) for item in request.items]
@@ -94,6 +98,14 @@ class BatchService:
             ) from exc
         logger.info("batch accepted", extra={"batch_id": batch_id, "items": len(jobs)})
         return batch
+
+    def _check_styles(self, request: BatchCreateRequest) -> None:
+        items = [(i, item) for i, item in enumerate(request.items) if isinstance(item, ProdVisualJobRequest)]
+        if not items:
+            return
+        known = self.styles()
+        for i, item in items:
+            check_style(item.options.style, known, path=f"items.{i}.options.style")
 
     def _job(self, tenant_id: str, batch_id: str, item: JobRequest, now: datetime, base: str) -> Job:
         return Job(

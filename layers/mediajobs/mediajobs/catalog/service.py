@@ -26,6 +26,7 @@ from mediajobs.catalog.models import (
     StyleView,
 )
 from mediajobs.errors import (
+    DomainError,
     ErrorKind,
     ProviderError,
     ServiceUnavailableError,
@@ -146,6 +147,15 @@ class ProviderCatalog:
         with self._lock:
             self._styles = (self._monotonic(), view)
         return view, int(self._ttl)
+
+    def known_style_ids(self) -> frozenset[str] | None:
+        """The ids of ProdVisual's styles (cached), or None when the provider cannot say right now."""
+        try:
+            styles, _ = self.prodvisual_styles()
+        except DomainError as exc:
+            logger.warning("ProdVisual's styles are unknown right now: not checked", extra={"code": exc.code})
+            return None
+        return frozenset(s.id for s in styles.styles)
 
     def credits(self, provider: str) -> CreditsView:
         try:

@@ -52,6 +52,7 @@ from mediajobs.jobs.models import (
 )
 from mediajobs.jobs.requests import RegenerateRequest, VideoRequest
 from mediajobs.jobs.store import ConcurrentUpdateError
+from mediajobs.jobs.styles import check_style
 from mediajobs.observability import logger
 from mediajobs.providers.base import ProviderName, ProviderTask, StartFrom, StartKind, TaskState
 from mediajobs.providers.registry import OPTIONS_MODELS
@@ -176,6 +177,8 @@ class JobActions:
             raise _invalid(
                 "style", "a prodvisual job regenerates with a style (and optionally other options)"
             )
+        if provider is ProviderName.PRODVISUAL:
+            check_style(str(changes["style"]), self.jobs.styles(), path="style")
         if provider is ProviderName.JOGG and not changes:
             raise _invalid("body", "a jogg job regenerates with script_style and/or override_script")
 

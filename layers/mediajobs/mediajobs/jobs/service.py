@@ -23,8 +23,9 @@ from mediajobs.errors import (
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
 from mediajobs.jobs.intake import take_in_product_image
 from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
-from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest
+from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
 from mediajobs.jobs.store import JobStore
+from mediajobs.jobs.styles import StyleList, check_style, unchecked
 from mediajobs.observability import logger
 from mediajobs.providers.base import ProductInput, ProviderName
 
@@ -61,8 +62,10 @@ class JobService:
         http: httpx.Client,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        styles: StyleList = unchecked,
     ) -> None:
         self.store = store
+        self.styles = styles
         self.s3 = s3
         self.sfn = sfn
         self.http = http
@@ -74,13 +77,19 @@ class JobService:
 
     def create(self, tenant_id: str, request: JobRequest, *, public_base_url: str) -> Job:
         job_id = uuid.uuid4().hex
-        self.check_urls(request)
+        self.check_request(request)
         product_image = None
         if request.product.image_url is not None:
             product_image = self._take_in(job_id, str(request.product.image_url))
         return self.accept(
             tenant_id, request, job_id=job_id, product_image=product_image, public_base_url=public_base_url
         )
+
+    def check_request(self, request: JobRequest) -> None:
+        """What the request's models cannot check alone: its URLs, and a ProdVisual style."""
+        self.check_urls(request)
+        if isinstance(request, ProdVisualJobRequest):
+            check_style(request.options.style, self.styles())
 
     def check_urls(self, request: JobRequest) -> None:
         """Refuse a webhook or product page URL mediajobs must not call (``unsafe_url`` and the like)."""

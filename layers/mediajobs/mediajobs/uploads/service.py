@@ -101,7 +101,7 @@ class UploadService:
         public_base_url: str,
         filename: str | None = None,
     ) -> tuple[Upload, PresignedPost]:
-        self.jobs.check_urls(request)
+        self.jobs.check_request(request)
         name = safe_filename(filename)
         upload_id = uuid.uuid4().hex
         now = self.now()

@@ -238,7 +238,7 @@ class UploadTrigger:
             return self._fail(upload, key, exc.code, exc.message)
         request = upload.request()
         try:
-            self.jobs.check_urls(request)
+            self.jobs.check_request(request)
         except ValidationFailedError as exc:
             return self._fail(upload, key, exc.code, exc.message)
         claimed = self.uploads.save(
