@@ -6,11 +6,11 @@ The client webhook and the EventBridge event are recorded and handed to their ow
 
 from __future__ import annotations
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediajobs.observability import logger, metrics, tracer
+from mediajobs.observability import SERVICE, logger, metrics, tracer
 from mediajobs.tasks.jobs import JobTaskInput, job_final, pipeline
 
 
@@ -20,8 +20,11 @@ from mediajobs.tasks.jobs import JobTaskInput, job_final, pipeline
 @event_parser(model=JobTaskInput)
 def lambda_handler(event: JobTaskInput, context: LambdaContext) -> dict[str, str]:
     job = pipeline().store.get(event.job_id)
-    metrics.add_dimension(name="provider", value=job.provider.value)
-    metrics.add_metric(name=f"Jobs{job.status.value.capitalize()}", unit=MetricUnit.Count, value=1)
+    # its own EMF line with the provider dimension: the shared metrics object keeps only service
+    with single_metric(
+        name=f"Jobs{job.status.value.capitalize()}", unit=MetricUnit.Count, value=1, namespace=SERVICE
+    ) as metric:
+        metric.add_dimension(name="provider", value=job.provider.value)
     logger.info("job finished", extra={"status": job.status.value, "provider": job.provider.value})
     job_final(job)
     return {"status": job.status.value}

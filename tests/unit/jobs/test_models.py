@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from mediajobs.jobs.models import InvalidTransitionError, Job, JobStatus
@@ -159,3 +161,25 @@ def test_given_tasks_with_credits_when_summed_then_credits_used_adds_every_stage
     job = job.with_task(completed(jogg, stage="video", task_id="v", credits_used=1.25), now=START)
 
     assert job.credits_used == pytest.approx(1.75)
+
+
+def test_a_new_task_that_moves_the_job_to_running_is_one_timeline_entry() -> None:
+    # Given a queued job and its first provider task, recorded in one write at one instant
+    job = job_in(JobStatus.QUEUED)
+    first = task(ProviderName.PRODVISUAL, stage="generate", task_id="gen-1", status="processing")
+
+    # When the task is recorded and the job moves to running at the same instant
+    moved = job.with_task(first, now=START).moved_to(JobStatus.RUNNING, now=START)
+
+    # Then the timeline shows the change once, with the provider's status as its detail
+    added = moved.timeline[len(job.timeline) :]
+    assert [(e.status, e.stage, e.detail) for e in added] == [(JobStatus.RUNNING, "generate", "processing")]
+
+
+def test_the_same_status_later_is_a_new_timeline_entry() -> None:
+    job = job_in(JobStatus.QUEUED).moved_to(JobStatus.RUNNING, now=START)
+    later = START + timedelta(seconds=1)
+
+    again = job.add_timeline(JobStatus.RUNNING, None, later, detail="processing")
+
+    assert len(again.timeline) == len(job.timeline) + 1

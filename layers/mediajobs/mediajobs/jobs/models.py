@@ -169,6 +169,13 @@ class Job(_Record):
         self, status: JobStatus, stage: str | None, now: datetime, detail: str | None = None
     ) -> Job:
         entry = TimelineEntry(status=status, stage=stage, at=now, detail=detail)
+        last = self.timeline[-1] if self.timeline else None
+        if last is not None and (last.status, last.stage, last.at) == (status, stage, now):
+            # one change seen twice in one write (a new task, and the status it moves the job to)
+            if detail is None or last.detail == detail:
+                return self
+            kept = last.model_copy(update={"detail": last.detail or detail})
+            return self.model_copy(update={"timeline": [*self.timeline[:-1], kept]})
         return self.model_copy(update={"timeline": [*self.timeline, entry]})
 
     def moved_to(self, status: JobStatus, *, now: datetime, detail: str | None = None) -> Job:
