@@ -38,6 +38,7 @@ __all__ = [
     "OutputView",
     "ProdVisualJobRequest",
     "ProductRequest",
+    "ProgressView",
     "ProviderTaskView",
     "TimelineView",
 ]
@@ -88,6 +89,17 @@ class OutputView(BaseModel):
     download_url_expires_at: datetime
 
 
+class ProgressView(BaseModel):
+    """How far the job has come; ``percent`` and ``eta_seconds`` are null when not known."""
+
+    stage: Annotated[str, Field(description="the provider stage the job is at")]
+    stage_index: Annotated[int, Field(ge=1, description="1-based index of that stage")]
+    stage_count: Annotated[int, Field(ge=1, description="how many provider stages this job runs")]
+    provider_status: Annotated[str | None, Field(description="the provider's own status of the stage")]
+    percent: Annotated[float | None, Field(ge=0, le=100)] = None
+    eta_seconds: Annotated[float | None, Field(ge=0, description="estimated seconds left")] = None
+
+
 class JobView(BaseModel):
     job_id: str
     provider: ProviderName
@@ -96,6 +108,7 @@ class JobView(BaseModel):
     created_at: datetime
     updated_at: datetime
     deadline_at: datetime
+    progress: ProgressView
     provider_jobs: list[ProviderTaskView]
     credits_used: float | None
     timeline: list[TimelineView]

@@ -9,13 +9,23 @@ everywhere.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from mediajobs.api.action_schemas import JobListView, JobSummaryView
 from mediajobs.api.batch_schemas import BatchItemView, BatchView
-from mediajobs.api.schemas import ErrorView, JobView, Links, OutputView, ProviderTaskView, TimelineView
+from mediajobs.api.schemas import (
+    ErrorView,
+    JobView,
+    Links,
+    OutputView,
+    ProgressView,
+    ProviderTaskView,
+    TimelineView,
+)
 from mediajobs.batches.models import Batch
 from mediajobs.jobs.models import ErrorInfo, Job, JobSummary
+from mediajobs.jobs.progress import progress
 from mediajobs.jobs.service import JobService
 
 #: a presigned GET of a media bucket key, valid for the given seconds
@@ -57,6 +67,7 @@ def job_view(job: Job, *, presign: Presign, now: datetime, download_url_seconds:
         created_at=job.created_at,
         updated_at=job.updated_at,
         deadline_at=job.deadline_at,
+        progress=ProgressView(**asdict(progress(job))),
         provider_jobs=[
             ProviderTaskView(
                 stage=t.stage,

@@ -34,6 +34,7 @@ from mediajobs.errors import (
     UpstreamError,
 )
 from mediajobs.jobs.actions import REGENERATE_FIELDS
+from mediajobs.jobs.progress import STAGES
 from mediajobs.observability import logger
 from mediajobs.providers.base import OutputKind, ProviderAdapter, ProviderName
 from mediajobs.providers.prodvisual import ProdVisualAdapter
@@ -55,11 +56,6 @@ _DESCRIPTIONS: dict[ProviderName, tuple[str, str]] = {
         "ProdVisual",
         "Styled product shots (PNG, JPEG, WebP) for Amazon, Etsy, Shopify and other platforms.",
     ),
-}
-_STAGES: dict[ProviderName, list[str]] = {
-    ProviderName.CREATIFY: ["image", "video"],
-    ProviderName.JOGG: ["product", "video"],
-    ProviderName.PRODVISUAL: ["generate"],
 }
 _OUTPUTS: dict[ProviderName, list[OutputKind]] = {
     ProviderName.CREATIFY: [OutputKind.PREVIEW, OutputKind.VIDEO],
@@ -92,7 +88,7 @@ def provider_views() -> ProvidersView:
                 provider=provider,
                 name=_DESCRIPTIONS[provider][0],
                 description=_DESCRIPTIONS[provider][1],
-                stages=_STAGES[provider],
+                stages=list(STAGES[provider]),
                 output_kinds=_OUTPUTS[provider],
                 regenerate=RegenerateSupport(
                     supported=True,
