@@ -31,6 +31,7 @@ from mediajobs_client.models import Batch, Job
 
 #: the most items one ``POST /v1/batches`` takes; a longer manifest becomes several batches
 MAX_BATCH_ITEMS = 500
+PIPE_WIDTH = 160
 PRODUCT_COLUMNS = ("image_url", "page_url", "title", "description", "target_audience")
 
 
@@ -134,9 +135,16 @@ def cli(
         api_key=api_key,
         config_path=config_path,
         json=as_json,
-        out=Console(soft_wrap=True),
-        err=Console(stderr=True, soft_wrap=True),
+        out=_console(stderr=False),
+        err=_console(stderr=True),
     )
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = PIPE_WIDTH  # a pipe or a log file: do not squeeze tables into 80 columns
+    return console
 
 
 # -- live progress --------------------------------------------------------------------------------
@@ -244,7 +252,7 @@ def _saved_table(result: RunResult) -> Table:
         else:
             size = ""
         table.add_row(
-            str(path), output.kind, output.content_type, str(output.bytes), size, output.sha256[:12]
+            path.name, output.kind, output.content_type, str(output.bytes), size, output.sha256[:12]
         )
     return table
 
