@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import click
 import pytest
+from rich.console import Console
 
 from mediajobs_client import MediajobsError
-from mediajobs_client.cli import describe, read_manifest
+from mediajobs_client.cli import JobDisplay, describe, read_manifest
 from mediajobs_client.config import resolve
 from mediajobs_client.models import Job
 from tests.unit.sdk.conftest import job
@@ -97,3 +99,23 @@ def test_the_status_line_without_progress_counts_stages_from_the_catalog() -> No
     )
 
     assert line == "running · stage image (1/2) · provider in_queue"
+
+
+def test_on_a_terminal_the_display_is_a_live_line_with_stage_provider_status_and_elapsed_time() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    task = {
+        "stage": "generate",
+        "provider_job_id": "gen_1",
+        "state": "running",
+        "provider_status": "processing",
+    }
+    display = JobDisplay(console, ["generate"])
+
+    with display.running("prodvisual"):
+        display.update(Job.model_validate(job(status="running", stage="generate", provider_jobs=[task])))
+        display.update(Job.model_validate(job(status="succeeded", stage="generate", provider_jobs=[task])))
+
+    rendered = screen.getvalue()
+    assert "prodvisual job-1 succeeded · stage generate (1/1) · provider processing" in rendered
+    assert "0:00:0" in rendered  # the elapsed-time column

@@ -6,6 +6,7 @@ import hashlib
 import mimetypes
 import random
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 
 from mediajobs_client import errors
-from mediajobs_client.models import Job, Output
+from mediajobs_client.models import Job, Output, UploadCreated
 
 #: connect quickly or fail; a job answer can take a while (the API fetches the product image)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -252,3 +253,19 @@ def upload_form(fields: Mapping[str, str], content_type: str) -> dict[str, str]:
     if not any(name.lower() == "content-type" for name in form):
         form["Content-Type"] = content_type
     return form
+
+
+def expires_soon(output: Output) -> bool:
+    """Its presigned URL expires within 30 s: fetch the job again for fresh ones."""
+    expires = output.download_url_expires_at
+    return expires is not None and expires.timestamp() - time.time() < 30
+
+
+def check_size(path: Path, created: UploadCreated) -> None:
+    """Refuse before sending a file the upload form would refuse for its size."""
+    size = path.stat().st_size
+    if size > created.max_bytes:
+        raise errors.ValidationError(
+            f"{path.name} is {size} bytes; uploads take at most {created.max_bytes}",
+            code="product_image_too_large",
+        )

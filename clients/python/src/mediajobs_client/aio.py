@@ -275,6 +275,8 @@ class AsyncJobs:
         return RunResult(job, files)
 
     async def download(self, job: Job, directory: str | os.PathLike[str]) -> builtins.list[Path]:
+        if any(_core.expires_soon(output) for output in job.outputs):
+            job = await self.get(job.job_id)  # fresh presigned URLs
         names = _core.job_output_names(job)
         return [
             await self._client.download(output, directory, name)
@@ -358,6 +360,7 @@ class AsyncUploads:
             metadata=metadata,
             filename=source.name,
         )
+        _core.check_size(source, created)
         await self._client.post_form(created, source, kind)
         upload = await self.wait(created.upload_id, timeout=timeout)
         if upload.status == "failed":

@@ -313,7 +313,7 @@ class Jobs:
 
     def download(self, job: Job, directory: str | os.PathLike[str]) -> builtins.list[Path]:
         """Save every output of a succeeded job as ``<job id>-<kind>.<ext>``, each one verified."""
-        if any(_expired(output) for output in job.outputs):
+        if any(_core.expires_soon(output) for output in job.outputs):
             job = self.get(job.job_id)  # fresh presigned URLs
         names = _core.job_output_names(job)
         return [
@@ -336,11 +336,6 @@ class Jobs:
         """The video of a Creatify job that stopped after its preview image (a new job)."""
         body = {"video_prompt": video_prompt} if video_prompt is not None else {}
         return JobAccepted.model_validate(self._client._json("POST", f"/v1/jobs/{job_id}/video", json=body))
-
-
-def _expired(output: Output) -> bool:
-    expires = output.download_url_expires_at
-    return expires is not None and expires.timestamp() - time.time() < 30
 
 
 class Uploads:
@@ -412,11 +407,7 @@ class Uploads:
             metadata=metadata,
             filename=source.name,
         )
-        if source.stat().st_size > created.max_bytes:
-            raise errors.ValidationError(
-                f"{source.name} is {source.stat().st_size} bytes; uploads take at most {created.max_bytes}",
-                code="product_image_too_large",
-            )
+        _core.check_size(source, created)
         self._client.post_form(created, source, kind)
         upload = self.wait(created.upload_id, timeout=timeout)
         if upload.status == "failed":
