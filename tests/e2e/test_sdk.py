@@ -12,6 +12,7 @@ import pytest
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
 
+from mediajobs.notifications import generate_secret
 from mediajobs_client import (
     AsyncClient,
     AuthenticationError,
@@ -21,9 +22,12 @@ from mediajobs_client import (
     NotFoundError,
     UploadFailedError,
     ValidationError,
+    WebhookVerificationError,
+    webhooks,
 )
 from tests.e2e.conftest import FAST_JOGG, fast_sandboxes, sandbox_settings
 from tests.e2e.media_checks import check_h264, check_image
+from tests.support.servers import WebhookReceiver
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -260,3 +264,35 @@ def test_the_async_client_runs_a_job_to_its_files(
     assert saved.suffix == ".jpg"
     with saved.open("rb") as data:
         assert data.read(3) == b"\xff\xd8\xff"
+
+
+def test_the_webhook_mediajobs_sends_for_a_job_verifies_with_the_tenants_secret(
+    stack: LocalStack, shop: SampleShop
+) -> None:
+    receiver = WebhookReceiver()
+    secret = generate_secret()
+    key = fresh_tenant(stack)
+    stack.set_tenant_webhooks(f"tenant-{key}", url=None, secrets=[secret])
+    try:
+        with Client(stack.api_url, key) as client:
+            job = client.jobs.run(
+                provider="prodvisual",
+                product={"image_url": shop.url("product.png")},
+                options={"style": "mockup"},
+                webhook_url=receiver.url("sdk"),
+            ).job
+        deadline = time.monotonic() + 30
+        while not receiver.deliveries and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [delivery] = receiver.deliveries
+
+        event = webhooks.verify(delivery.body, delivery.headers, secret)
+
+        assert event.type == "job.succeeded"
+        assert event.webhook_id == delivery.headers["webhook-id"]
+        assert event.job().job_id == job.job_id
+        assert [o.sha256 for o in event.job().outputs] == [o.sha256 for o in job.outputs]
+        with pytest.raises(WebhookVerificationError):
+            webhooks.verify(delivery.body.replace(b"succeeded", b"failed"), delivery.headers, secret)
+    finally:
+        receiver.stop()
