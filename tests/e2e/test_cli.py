@@ -232,3 +232,20 @@ def test_the_installed_entry_point_prints_pure_json(stack: LocalStack) -> None:
 
     assert done.returncode == 0, done.stderr
     assert sorted(p["provider"] for p in json.loads(done.stdout)) == ["creatify", "jogg", "prodvisual"]
+
+
+def test_jobs_get_and_wait_show_a_job_and_save_its_outputs(
+    stack: LocalStack, shop: SampleShop, tmp_path: Path
+) -> None:
+    with Client(stack.api_url, stack.api_key) as client:
+        job_id = client.jobs.create(
+            provider="prodvisual", product={"image_url": shop.url("product.png")}, options={"style": "mockup"}
+        ).job_id
+
+    waited = mediajobs(stack, "jobs", "wait", job_id, "-o", str(tmp_path))
+    shown = mediajobs(stack, "jobs", "get", job_id, "--json")
+
+    assert waited.exit_code == 0, waited.stderr
+    assert f"job {job_id}: succeeded" in waited.stderr
+    assert (tmp_path / f"{job_id}-image.png").is_file()
+    assert json.loads(shown.stdout)["status"] == "succeeded"

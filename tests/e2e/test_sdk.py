@@ -296,3 +296,21 @@ def test_the_webhook_mediajobs_sends_for_a_job_verifies_with_the_tenants_secret(
             webhooks.verify(delivery.body.replace(b"succeeded", b"failed"), delivery.headers, secret)
     finally:
         receiver.stop()
+
+
+def test_a_preview_only_job_is_continued_to_its_video_and_a_job_is_regenerated_in_another_style(
+    sdk: Client, shop: SampleShop, tmp_path: Path
+) -> None:
+    image = {"image_url": shop.url("product.png")}
+    preview = sdk.jobs.run(provider="creatify", product=image, options={"stop_after": "image"}).job
+    shot = sdk.jobs.run(provider="prodvisual", product=image, options={"style": "white_bg"}).job
+
+    continued = sdk.jobs.finish(sdk.jobs.video(preview.job_id).job_id, download_to=tmp_path / "video")
+    restyled = sdk.jobs.finish(sdk.jobs.regenerate(shot.job_id, style="lifestyle").job_id)
+
+    assert [o.kind for o in preview.outputs] == ["preview"]
+    assert continued.job.continued_from == preview.job_id
+    video = next(o for o in continued.job.outputs if o.kind == "video")
+    check_h264(next(p for p in continued.files if p.suffix == ".mp4"), video)
+    assert restyled.job.regenerated_from == shot.job_id
+    assert restyled.job.outputs[0].sha256 != shot.outputs[0].sha256
