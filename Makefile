@@ -17,13 +17,16 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements/constraints.txt requirements/dev.in requirements/runtime.in scripts/find-python
+$(STAMP): requirements/constraints.txt requirements/dev.in requirements/runtime.in requirements/sdk.in scripts/find-python \
+          clients/python/pyproject.toml
 	@interp=$$(scripts/find-python) && echo "Creating $(VENV) with $$interp" && "$$interp" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -r requirements/dev.in
+# the Python SDK and its `mediajobs` command (clients/python); its dependencies come from requirements/sdk.in
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e clients/python
 	@touch $@
 
-install: $(STAMP) ## create .venv (Python 3.13) with the pinned dependencies
+install: $(STAMP) ## create .venv (Python 3.13) with the pinned dependencies and the SDK (mediajobs command)
 
 lint: $(STAMP) ## ruff check and format check; the service package's layers (import-linter)
 	ruff check .

@@ -1,0 +1,436 @@
+"""The asynchronous client: ``AsyncClient`` has the sync client's resources with ``async`` methods."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from mediajobs_client import _core, errors
+from mediajobs_client.client import RunResult
+from mediajobs_client.models import (
+    Batch,
+    BatchAccepted,
+    Credits,
+    Job,
+    JobAccepted,
+    JobPage,
+    JobSummary,
+    Output,
+    Provider,
+    Styles,
+    Upload,
+    UploadCreated,
+)
+from mediajobs_client.webhooks import Webhooks
+
+#: ``on_update`` may be a plain function or a coroutine function
+JobCallback = Callable[[Job], Awaitable[None] | None]
+BatchCallback = Callable[[Batch], Awaitable[None] | None]
+
+
+async def _notify[T](callback: Callable[[T], Awaitable[None] | None] | None, value: T) -> None:
+    if callback is None:
+        return
+    result = callback(value)
+    if result is not None:
+        await result
+
+
+class AsyncClient:
+    """The mediajobs API over HTTPS for asyncio code; the same retries and checks as ``Client``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout = _core.DEFAULT_TIMEOUT,
+        download_timeout: httpx.Timeout = _core.DOWNLOAD_TIMEOUT,
+        retry: _core.RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        webhook_secret: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or _core.RetryPolicy()
+        self._sleep = sleep
+        self._api = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": _core.USER_AGENT},
+            timeout=timeout,
+            transport=transport,
+        )
+        self._files = httpx.AsyncClient(
+            headers={"User-Agent": _core.USER_AGENT}, timeout=download_timeout, transport=transport
+        )
+        self.jobs = AsyncJobs(self)
+        self.uploads = AsyncUploads(self)
+        self.batches = AsyncBatches(self)
+        self.providers = AsyncProviders(self)
+        self.webhooks = Webhooks(webhook_secret)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+        await self._files.aclose()
+
+    async def request(self, call: _core.Call) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                answer = await self._api.request(
+                    call.method, call.path, params=call.params, json=call.json, headers=call.headers()
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.retry.max_retries or not call.retry_exception(exc):
+                    raise _core.connection_error(exc, call) from exc
+                await self._sleep(self.retry.delay(attempt, None))
+                attempt += 1
+                continue
+            if answer.is_success:
+                return answer
+            if attempt >= self.retry.max_retries or not call.retry_answer(answer):
+                raise _core.api_error(answer)
+            await self._sleep(self.retry.delay(attempt, _core.retry_after_seconds(answer.headers)))
+            attempt += 1
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self.request(_core.Call(method, path, **kwargs))).json()
+
+    async def download(
+        self, output: Output, directory: str | os.PathLike[str], filename: str | None = None
+    ) -> Path:
+        """Save one output, verified against the size and SHA-256 the API reported."""
+        target_dir = Path(directory)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        name = filename or _core.output_filename(output, f"{output.stage}-{output.kind}")
+        target = target_dir / name
+        partial = target_dir / f".{name}.part"
+        attempt = 0
+        while True:
+            try:
+                await self._stream_to(output, partial, name)
+            except (httpx.TransportError, errors.ServerError) as exc:
+                partial.unlink(missing_ok=True)
+                if attempt >= self.retry.max_retries:
+                    if isinstance(exc, errors.MediajobsError):
+                        raise
+                    raise errors.APIConnectionError(f"download of {name}: {exc}") from exc
+                await self._sleep(self.retry.delay(attempt, None))
+                attempt += 1
+                continue
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            partial.replace(target)
+            return target
+
+    async def _stream_to(self, output: Output, partial: Path, name: str) -> None:
+        check = _core.IntegrityCheck(output)
+        async with self._files.stream("GET", output.download_url) as answer:
+            if not answer.is_success:
+                await answer.aread()
+                raise _core.api_error(answer)
+            with partial.open("wb") as sink:  # local disk writes are short; no thread needed
+                async for chunk in answer.aiter_bytes(1 << 16):
+                    check.update(chunk)
+                    sink.write(chunk)
+        check.check(name)
+
+    async def post_form(self, created: UploadCreated, path: Path, content_type: str) -> None:
+        form = _core.upload_form(created.fields, content_type)
+        data = path.read_bytes()
+        attempt = 0
+        while True:
+            try:
+                answer = await self._files.post(
+                    created.url, data=form, files={"file": (path.name, data, content_type)}
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.retry.max_retries:
+                    raise errors.APIConnectionError(f"upload of {path.name}: {exc}") from exc
+            else:
+                if answer.is_success:
+                    return
+                if attempt >= self.retry.max_retries or answer.status_code not in _core.RETRY_STATUSES:
+                    raise errors.error_for_status(answer.status_code)(
+                        f"the upload form refused {path.name}: {answer.text[:500]}",
+                        status=answer.status_code,
+                        code="upload_refused",
+                    )
+            await self._sleep(self.retry.delay(attempt, None))
+            attempt += 1
+
+
+class AsyncJobs:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        provider: str,
+        product: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobAccepted:
+        body = _core.job_body(provider, product, options, webhook_url, metadata)
+        key = idempotency_key or _core.new_idempotency_key()
+        return JobAccepted.model_validate(
+            await self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
+        )
+
+    async def get(self, job_id: str) -> Job:
+        return Job.model_validate(await self._client._json("GET", f"/v1/jobs/{job_id}"))
+
+    async def list_page(
+        self,
+        *,
+        status: str | None = None,
+        provider: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JobPage:
+        params = {"status": status, "provider": provider, "limit": limit, "cursor": cursor}
+        query = {name: value for name, value in params.items() if value is not None}
+        return JobPage.model_validate(await self._client._json("GET", "/v1/jobs", params=query))
+
+    async def list(
+        self, *, status: str | None = None, provider: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[JobSummary]:
+        cursor: str | None = None
+        while True:
+            page = await self.list_page(status=status, provider=provider, limit=page_size, cursor=cursor)
+            for job in page.jobs:
+                yield job
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def wait(
+        self,
+        job_id: str,
+        *,
+        on_update: JobCallback | None = None,
+        timeout: float = 900.0,
+        poll_interval: float = 0.5,
+        max_poll_interval: float = 5.0,
+    ) -> Job:
+        deadline = time.monotonic() + timeout
+        backoff = _core.Backoff(poll_interval, max_poll_interval)
+        seen: tuple[Any, ...] | None = None
+        while True:
+            job = await self.get(job_id)
+            if _core.observed(job) != seen:
+                seen = _core.observed(job)
+                await _notify(on_update, job)
+            if job.final:
+                return job
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.WaitTimeoutError(
+                    f"job {job_id} is still {job.status} after {timeout:g} s", code="wait_timeout"
+                )
+            await self._client._sleep(backoff.next(remaining))
+
+    async def run(
+        self,
+        *,
+        provider: str,
+        product: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        download_to: str | os.PathLike[str] | None = None,
+        on_update: JobCallback | None = None,
+        timeout: float = 900.0,
+        raise_on_failure: bool = True,
+    ) -> RunResult:
+        accepted = await self.create(
+            provider=provider, product=product, options=options, webhook_url=webhook_url, metadata=metadata
+        )
+        job = await self.wait(accepted.job_id, on_update=on_update, timeout=timeout)
+        if job.status != "succeeded":
+            if raise_on_failure:
+                raise errors.JobFailedError(job)
+            return RunResult(job)
+        files = await self.download(job, download_to) if download_to is not None else []
+        return RunResult(job, files)
+
+    async def download(self, job: Job, directory: str | os.PathLike[str]) -> builtins.list[Path]:
+        if any(_core.expires_soon(output) for output in job.outputs):
+            job = await self.get(job.job_id)  # fresh presigned URLs
+        names = _core.job_output_names(job)
+        return [
+            await self._client.download(output, directory, name)
+            for output, name in zip(job.outputs, names, strict=True)
+        ]
+
+    async def cancel(self, job_id: str) -> Job:
+        return Job.model_validate(await self._client._json("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    async def regenerate(self, job_id: str, **changes: Any) -> JobAccepted:
+        body = {name: value for name, value in changes.items() if value is not None}
+        return JobAccepted.model_validate(
+            await self._client._json("POST", f"/v1/jobs/{job_id}/regenerate", json=body)
+        )
+
+    async def video(self, job_id: str, *, video_prompt: str | None = None) -> JobAccepted:
+        body = {"video_prompt": video_prompt} if video_prompt is not None else {}
+        return JobAccepted.model_validate(
+            await self._client._json("POST", f"/v1/jobs/{job_id}/video", json=body)
+        )
+
+
+class AsyncUploads:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        provider: str,
+        options: Mapping[str, Any] | None = None,
+        product: Mapping[str, Any] | None = None,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        filename: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UploadCreated:
+        body = _core.job_body(provider, product, options, webhook_url, metadata)
+        params = {"filename": filename} if filename else None
+        key = idempotency_key or _core.new_idempotency_key()
+        return UploadCreated.model_validate(
+            await self._client._json("POST", "/v1/uploads", json=body, params=params, idempotency_key=key)
+        )
+
+    async def get(self, upload_id: str) -> Upload:
+        return Upload.model_validate(await self._client._json("GET", f"/v1/uploads/{upload_id}"))
+
+    async def wait(self, upload_id: str, *, timeout: float = 60.0, poll_interval: float = 0.2) -> Upload:
+        deadline = time.monotonic() + timeout
+        backoff = _core.Backoff(poll_interval, 2.0)
+        while True:
+            upload = await self.get(upload_id)
+            if upload.status != "awaiting_upload":
+                return upload
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.WaitTimeoutError(
+                    f"upload {upload_id} still awaits its file after {timeout:g} s", code="wait_timeout"
+                )
+            await self._client._sleep(backoff.next(remaining))
+
+    async def create_from_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        provider: str,
+        options: Mapping[str, Any] | None = None,
+        product: Mapping[str, Any] | None = None,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        timeout: float = 60.0,
+    ) -> Upload:
+        source = Path(path)
+        kind = _core.content_type_of(source, content_type)
+        created = await self.create(
+            provider=provider,
+            options=options,
+            product=product,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            filename=source.name,
+        )
+        _core.check_size(source, created)
+        await self._client.post_form(created, source, kind)
+        upload = await self.wait(created.upload_id, timeout=timeout)
+        if upload.status == "failed":
+            raise errors.UploadFailedError(upload)
+        return upload
+
+
+class AsyncBatches:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> BatchAccepted:
+        body: dict[str, Any] = {"items": [dict(item) for item in items]}
+        if webhook_url is not None:
+            body["webhook_url"] = webhook_url
+        if metadata:
+            body["metadata"] = dict(metadata)
+        key = idempotency_key or _core.new_idempotency_key()
+        return BatchAccepted.model_validate(
+            await self._client._json("POST", "/v1/batches", json=body, idempotency_key=key)
+        )
+
+    async def get(self, batch_id: str) -> Batch:
+        return Batch.model_validate(await self._client._json("GET", f"/v1/batches/{batch_id}"))
+
+    async def wait(
+        self,
+        batch_id: str,
+        *,
+        on_update: BatchCallback | None = None,
+        timeout: float = 3600.0,
+        poll_interval: float = 0.5,
+        max_poll_interval: float = 5.0,
+    ) -> Batch:
+        deadline = time.monotonic() + timeout
+        backoff = _core.Backoff(poll_interval, max_poll_interval)
+        seen: tuple[str, dict[str, int]] | None = None
+        while True:
+            batch = await self.get(batch_id)
+            if (batch.status, batch.counts) != seen:
+                seen = (batch.status, dict(batch.counts))
+                await _notify(on_update, batch)
+            if batch.completed:
+                return batch
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.WaitTimeoutError(
+                    f"batch {batch_id} is not completed after {timeout:g} s: {batch.counts}",
+                    code="wait_timeout",
+                )
+            await self._client._sleep(backoff.next(remaining))
+
+
+class AsyncProviders:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self) -> list[Provider]:
+        data = await self._client._json("GET", "/v1/providers")
+        return [Provider.model_validate(item) for item in data["providers"]]
+
+    async def styles(self) -> Styles:
+        return Styles.model_validate(await self._client._json("GET", "/v1/providers/prodvisual/styles"))
+
+    async def credits(self, provider: str) -> Credits:
+        return Credits.model_validate(await self._client._json("GET", f"/v1/providers/{provider}/credits"))

@@ -1,0 +1,246 @@
+"""The API's answers as typed models. They keep fields the API adds later (``extra="allow"``) and
+take enum-like values as plain strings, so a newer API never breaks an older SDK."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: the job statuses after which nothing changes any more
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+PROVIDERS = ("creatify", "jogg", "prodvisual")
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Links(ApiModel):
+    self: str
+    job: str | None = None
+
+
+class ErrorInfo(ApiModel):
+    code: str
+    message: str
+    provider_code: str | None = None
+
+
+class Progress(ApiModel):
+    """Where a job is within its provider's stages (absent on APIs that do not report it yet)."""
+
+    stage: str
+    stage_index: int
+    stage_count: int
+    provider_status: str | None = None
+    percent: float | None = None
+    eta_seconds: float | None = None
+
+
+class TimelineEntry(ApiModel):
+    status: str
+    stage: str | None = None
+    at: datetime
+    detail: str | None = None
+
+
+class ProviderTask(ApiModel):
+    stage: str
+    provider_job_id: str
+    state: str
+    provider_status: str
+    credits_used: float | None = None
+
+
+class Output(ApiModel):
+    kind: str
+    stage: str
+    content_type: str
+    bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    codec: str | None = None
+    download_url: str
+    download_url_expires_at: datetime | None = None
+
+
+class Job(ApiModel):
+    job_id: str
+    provider: str
+    status: str
+    stage: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    deadline_at: datetime | None = None
+    provider_jobs: list[ProviderTask] = Field(default_factory=list)
+    credits_used: float | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    outputs: list[Output] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    regenerated_from: str | None = None
+    continued_from: str | None = None
+    progress: Progress | None = None
+    links: Links | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def provider_status(self) -> str | None:
+        """The provider's own word for where the job is: from ``progress``, else its latest task."""
+        if self.progress is not None and self.progress.provider_status is not None:
+            return self.progress.provider_status
+        return self.provider_jobs[-1].provider_status if self.provider_jobs else None
+
+
+class JobSummary(ApiModel):
+    job_id: str
+    provider: str
+    status: str
+    stage: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    error: ErrorInfo | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    regenerated_from: str | None = None
+    continued_from: str | None = None
+    links: Links | None = None
+
+
+class JobPage(ApiModel):
+    jobs: list[JobSummary]
+    next_cursor: str | None = None
+
+
+class JobAccepted(ApiModel):
+    job_id: str
+    status: str
+    links: Links | None = None
+
+
+class UploadCreated(ApiModel):
+    """The presigned S3 POST form of a new upload."""
+
+    upload_id: str
+    status: str
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+    max_bytes: int
+    links: Links | None = None
+
+
+class Upload(ApiModel):
+    upload_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    key: str
+    job_id: str | None = None
+    error: ErrorInfo | None = None
+    links: Links | None = None
+
+
+class BatchAccepted(ApiModel):
+    batch_id: str
+    status: str
+    total: int
+    job_ids: list[str]
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class BatchItem(ApiModel):
+    index: int
+    job_id: str
+    provider: str
+    status: str
+    error_code: str | None = None
+
+
+class Batch(ApiModel):
+    batch_id: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    created_at: datetime
+    completed_at: datetime | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    items: list[BatchItem] = Field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def finished_items(self) -> int:
+        return sum(count for status, count in self.counts.items() if status in FINAL_STATUSES)
+
+
+class RegenerateSupport(ApiModel):
+    supported: bool
+    fields: list[str]
+    description: str
+
+
+class Provider(ApiModel):
+    provider: str
+    name: str
+    description: str
+    stages: list[str]
+    output_kinds: list[str]
+    regenerate: RegenerateSupport | None = None
+    continue_to_video: bool = False
+    webhook_signing: str | None = None
+    credits: bool = False
+    styles_url: str | None = None
+    options_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class Style(ApiModel):
+    id: str
+    name: str
+    description: str | None = None
+
+
+class Styles(ApiModel):
+    provider: str
+    styles: list[Style]
+    total: int
+    fetched_at: datetime | None = None
+
+
+class Purchase(ApiModel):
+    amount: int
+    date: datetime
+
+
+class Credits(ApiModel):
+    provider: str
+    credits_remaining: int
+    credits_used_total: int | None = None
+    credits_used_today: int | None = None
+    last_purchase: Purchase | None = None
+
+
+class WebhookEvent(ApiModel):
+    """A verified client webhook: ``job.succeeded``, ``job.failed``, ``job.cancelled`` or
+    ``batch.completed``."""
+
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+    webhook_id: str = ""
+
+    def job(self) -> Job:
+        """``data`` as a job (for the ``job.*`` events); it carries no download URLs."""
+        data = dict(self.data)
+        for output in data.get("outputs", []):
+            output.setdefault("download_url", "")
+        return Job.model_validate(data)
