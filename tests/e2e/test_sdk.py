@@ -12,7 +12,7 @@ import pytest
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
 
-from mediajobs.notifications import generate_secret
+from mediajobs.notifications.signing import generate_secret
 from mediajobs_client import (
     AsyncClient,
     AuthenticationError,

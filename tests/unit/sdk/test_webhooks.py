@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mediajobs.notifications import event_body, generate_secret, signature_headers, webhook_id
+from mediajobs.notifications.signing import event_body, generate_secret, signature_headers, webhook_id
 from mediajobs_client import WebhookVerificationError, webhooks
 from mediajobs_client.client import Client
 
