@@ -6,7 +6,7 @@ const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 const POLL_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
-const state = { providers: [], file: null, jobId: null, timer: null, cursor: null };
+const state = { providers: [], styles: null, file: null, jobId: null, job: null, timer: null, cursor: null };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -99,7 +99,7 @@ async function showOptions() {
   const defs = schema.$defs || {};
   const required = new Set(schema.required || []);
   let styles = null;
-  if (provider.styles_url) styles = (await api("GET", provider.styles_url)).styles;
+  if (provider.styles_url) styles = state.styles = state.styles || (await api("GET", provider.styles_url)).styles;
   for (const [name, raw] of Object.entries(schema.properties || {})) {
     const field = resolve(raw, defs);
     const fallback = raw.default === undefined || raw.default === null ? "" : String(raw.default);
@@ -210,6 +210,8 @@ function outputNode(output) {
 }
 
 function render(job) {
+  if (!state.job || state.job.job_id !== job.job_id) $("regen-form").hidden = true;
+  state.job = job;
   $("detail").hidden = false;
   $("detail").dataset.status = job.status;
   $("detail-id").textContent = job.job_id;
@@ -218,7 +220,7 @@ function render(job) {
   $("detail-stage").textContent = job.stage ? `stage ${job.stage}` : "";
   $("detail-error").textContent = job.error ? `${job.error.code}: ${job.error.message}` : "";
   $("cancel").disabled = FINAL.has(job.status);
-  $("regenerate").disabled = !FINAL.has(job.status);
+  $("regenerate").disabled = job.status !== "succeeded";  // the API regenerates succeeded jobs only
   $("timeline").replaceChildren(...job.timeline.map((t) =>
     el("li", { text: `${new Date(t.at).toLocaleTimeString()} ${t.status || ""} ${t.stage || ""} ${t.detail || ""}`.trim() })));
   const shown = $("outputs").dataset.job === job.job_id && $("outputs").childElementCount === job.outputs.length;
@@ -249,13 +251,37 @@ async function watch(jobId) {
   await tick();
 }
 
+// what a regeneration changes, per provider (see RegenerateRequest in the API docs)
+async function regenerateField(job) {
+  const provider = state.providers.find((p) => p.provider === job.provider);
+  if (job.provider === "prodvisual") {
+    const styles = state.styles = state.styles || (await api("GET", provider.styles_url)).styles;
+    const select = el("select", { name: "style" });
+    for (const s of styles) select.append(el("option", { value: s.id, text: s.name }));
+    return el("label", {}, "new style ", select);
+  }
+  if (job.provider === "jogg") {
+    const select = el("select", { name: "script_style" });
+    for (const v of provider.options_schema.$defs.ScriptStyle.enum) select.append(el("option", { value: v, text: v }));
+    return el("label", {}, "new script style ", select);
+  }
+  return el("label", {}, "new preview image prompt ",
+    el("input", { name: "image_prompt", required: "", maxlength: "2000", placeholder: "the kettle on a sunny kitchen table" }));
+}
+
 async function act(action) {
   try {
     if (action === "cancel") {
       render(await api("POST", `/v1/jobs/${state.jobId}/cancel`));
       await watch(state.jobId);
+    } else if (action === "regenerate") {
+      $("regen-field").replaceChildren(await regenerateField(state.job));
+      $("regen-form").hidden = false;
+      return;
     } else {
-      await watch((await api("POST", `/v1/jobs/${state.jobId}/regenerate`, {})).job_id);
+      const input = $("regen-field").querySelector("[name]");
+      $("regen-form").hidden = true;
+      await watch((await api("POST", `/v1/jobs/${state.jobId}/regenerate`, { [input.name]: input.value })).job_id);
     }
     await loadJobs(true);
   } catch (error) {
@@ -306,6 +332,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("more").addEventListener("click", () => loadJobs(false));
   $("cancel").addEventListener("click", () => act("cancel"));
   $("regenerate").addEventListener("click", () => act("regenerate"));
+  $("regen-form").addEventListener("submit", (e) => { e.preventDefault(); act("regenerate-start"); });
   const key = sessionStorage.getItem(KEY_STORAGE);
   if (key) signIn(key);
 });
