@@ -4,11 +4,14 @@ see the image and play the video the job made, list, filter, cancel and regenera
 from __future__ import annotations
 
 import base64
+import gzip
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from local.sample_shop import SampleShop
 from local.sandboxes.media import sample_product
@@ -19,6 +22,13 @@ from tests.e2e.browser import browser, page  # noqa: F401 - fixtures
 from tests.e2e.conftest import Client, fast_sandboxes, sandbox_settings
 
 JOB_TIMEOUT_MS = 90_000
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+#: events/ samples of ConsoleFunction -> the content type and a text their answer holds
+CONSOLE_EVENTS = {
+    "console_page.json": ("text/html", "mediajobs console"),
+    "console_asset.json": ("text/javascript", "sessionStorage"),
+    "console_swagger_asset.json": ("text/css", ".swagger-ui"),
+}
 
 
 @pytest.fixture
@@ -250,3 +260,47 @@ def test_given_a_succeeded_job_when_regenerate_is_clicked_then_a_new_job_follows
     image = page.locator("#outputs img.output").first
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert new["job_id"] in (image.get_attribute("src") or "")
+
+
+@pytest.mark.parametrize(("name", "expected"), CONSOLE_EVENTS.items())
+def test_given_a_sample_event_when_the_console_function_runs_it_then_it_answers_its_file(
+    stack: LocalStack, name: str, expected: tuple[str, str]
+) -> None:
+    # Given a sample event of events/ (as sam local invoke -e would send it)
+    event = json.loads((EVENTS / name).read_text())
+
+    # When the console function handles it
+    answer = stack.invoke("ConsoleFunction", event)
+
+    # Then it answers the file, gzipped when the client accepts it
+    content_type, text = expected
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["Content-Type"].startswith(content_type)
+    body = answer["body"]
+    if answer.get("isBase64Encoded"):
+        body = gzip.decompress(base64.b64decode(body)).decode()
+    assert text in body
+
+
+@pytest.mark.parametrize("name", ["..%2Fapp.py", "index.html", "%2E%2E%2F%2E%2E%2Ftemplate.yaml", "nope.js"])
+def test_given_a_name_outside_the_console_files_when_asked_for_then_404(stack: LocalStack, name: str) -> None:
+    # When a file name that is not one of the page's files is asked for
+    answer = httpx.get(f"{stack.api_url}/console/assets/{name}", timeout=30.0)
+
+    # Then nothing is read from disk for it
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_given_the_console_page_when_served_then_it_holds_no_key_and_only_runs_its_own_scripts(
+    stack: LocalStack,
+) -> None:
+    # When the page is fetched without any key
+    answer = httpx.get(f"{stack.api_url}/console", timeout=30.0)
+
+    # Then it is the page, with no API key in it, and a policy that allows only its own scripts
+    assert answer.status_code == 200
+    assert stack.api_key not in answer.text
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
