@@ -135,6 +135,7 @@ def test_given_a_signed_in_user_when_a_file_is_chosen_for_creatify_then_the_vide
     # Then the job's preview image and its H.264 video both loaded
     job = finished_job(page, client)
     video_output = next(o for o in job["outputs"] if o["kind"] == "video")
+    assert (video_output["content_type"], video_output["codec"]) == ("video/mp4", "h264")
     video = page.locator("#outputs video.output").first
     expect(video).to_be_visible()
     page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle(), timeout=30_000)
