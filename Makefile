@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
 
 .PHONY: help install lint typecheck validate build asl unit integration e2e pytest test \
-        sandboxes local demo invoke bench reliability clean
+        sandboxes local demo invoke bench reliability clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,21 @@ validate: $(STAMP) ## sam validate --lint (cfn-lint rules) over template.yaml
 build: $(STAMP) ## sam build (layer BuildMethod python3.13) into .aws-sam/
 	sam build --template template.yaml --parallel
 
-pytest: $(STAMP) ## every pytest tier (unit, integration, e2e)
+# The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet);
+# CHROMIUM=/path/to/chromium names another one.
+browser: ## Chromium for the browser tests (apt-get install chromium when root)
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "The browser tests (tests/e2e/test_console.py, test_docs_page.py) need Chromium:" >&2; \
+	  echo "  sudo apt-get install -y chromium   (or set CHROMIUM=/path/to/chromium)" >&2; \
+	  exit 1; \
+	fi
+
+pytest: $(STAMP) node_modules/.installed browser ## every pytest tier (unit, integration, e2e)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -58,7 +72,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-e2e: $(STAMP)
+e2e: $(STAMP) node_modules/.installed browser
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 test: lint typecheck validate asl build pytest ## every check: ruff, mypy, sam validate --lint, ASL, sam build, pytest
@@ -66,7 +80,7 @@ test: lint typecheck validate asl build pytest ## every check: ruff, mypy, sam v
 sandboxes: $(STAMP) ## serve the three provider sandboxes on 127.0.0.1 until stopped
 	$(PY) -m local.sandboxes
 
-local: $(STAMP) ## serve the embedded local stack (API on 127.0.0.1:3000) until stopped
+local: $(STAMP) node_modules/.installed ## serve the embedded local stack (API on 127.0.0.1:3000) until stopped
 	$(PY) -m local.stack serve
 
 demo: $(STAMP) ## the main job: one job per provider on the local stack, outputs saved under out/

@@ -128,7 +128,8 @@ def test_a_body_that_is_not_utf8_is_a_400_with_a_key_and_a_401_without(
 )
 def test_requests_without_a_valid_api_key_are_401(stack: LocalStack, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    for method, path in (("POST", "/v1/jobs"), ("GET", "/v1/jobs/" + "0" * 32), ("GET", "/v1/openapi.json")):
+    # /v1/openapi.json and /v1/docs are public (tests/e2e/test_docs_page.py)
+    for method, path in (("POST", "/v1/jobs"), ("GET", "/v1/jobs/" + "0" * 32), ("GET", "/v1/providers")):
         answer = httpx.request(method, stack.api_url + path, headers=headers, json={"provider": "x"})
         assert answer.status_code == 401, (method, path)
         assert error_of(answer)["code"] == "unauthorized"

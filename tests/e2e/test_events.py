@@ -16,6 +16,7 @@ from local.sample_shop import SampleShop
 from local.stack import SAMPLE_JOB_ID, LocalStack
 
 from tests.e2e.conftest import Client
+from tests.e2e.test_console import CONSOLE_EVENTS
 from tests.e2e.test_uploads import seed_sample_upload
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -40,6 +41,7 @@ def test_every_event_file_is_covered_here() -> None:
         | set(S3_EVENTS)
         | {name for name, _, _ in BATCH_SEQUENCE}
         | {"reconcile_jobs.json"}
+        | set(CONSOLE_EVENTS)
     )
     assert {p.name for p in EVENTS.glob("*.json")} == covered
 
@@ -51,6 +53,7 @@ API_EVENTS = {
     "api_create_job_invalid.json": 422,
     "api_get_job.json": 200,
     "api_openapi.json": 200,
+    "api_docs.json": 200,
     "api_product_link.json": 302,
     "api_create_upload.json": 201,
     "api_get_upload.json": 200,

@@ -58,4 +58,8 @@ def test_real_template_provisions(local_stack: LocalStack) -> None:
 
     table = runtime.client("dynamodb").describe_table(TableName=provisioned.tables["JobsTable"])["Table"]
     assert "ProviderTaskIndex" in [i["IndexName"] for i in table["GlobalSecondaryIndexes"]]
-    assert {r.function for r in provisioned.routes} == {"ApiFunction", "ProviderWebhookFunction"}
+    assert {r.function for r in provisioned.routes} == {
+        "ApiFunction",
+        "ConsoleFunction",
+        "ProviderWebhookFunction",
+    }

@@ -24,6 +24,10 @@ from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
 PUBLIC_PREFIXES = ("/p/",)
+#: the API's description holds no secret: readable without a key
+PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs"})
+#: Swagger UI's files for the docs page: the console function's copy of swagger-ui-dist (same origin)
+SWAGGER_BASE_URL = "/console/swagger-ui"
 PROVIDER_TAGS = frozenset({"creatify", "jogg", "prodvisual"})
 
 
@@ -47,11 +51,17 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
     return ErrorDetail(path=_path(tuple(error.get("loc", ()))), message=str(error.get("msg", "invalid")))
 
 
-def build_app(services: Callable[[], ApiServices] = default_services) -> APIGatewayHttpResolver:
+def _public(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_PATHS
+
+
+def build_app(
+    services: Callable[[], ApiServices] = default_services, *, swagger_base_url: str = SWAGGER_BASE_URL
+) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        if app.current_event.path.startswith(PUBLIC_PREFIXES):
+        if _public(app.current_event.path):
             return next_middleware(app)
         tenant = services().auth.tenant_for(app.current_event.headers.get("authorization"))
         if tenant is None:
@@ -66,10 +76,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
     def unauthenticated() -> Response[Any] | None:
         """The 401 for a caller without a valid key (validation runs before the middleware)."""
         event = app.current_event
-        if (
-            not event.path.startswith(PUBLIC_PREFIXES)
-            and services().auth.tenant_for(event.headers.get("authorization")) is None
-        ):
+        if not _public(event.path) and services().auth.tenant_for(event.headers.get("authorization")) is None:
             return error_response(
                 ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
             )
@@ -122,21 +129,26 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
     providers.register(app, services)
     uploads.register(app, services)
 
-    @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"])
+    # security [{}]: no key needed (the document holds no secret)
+    @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"], security=[{}])
     def openapi() -> Response[Any]:
         return Response(
             status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document(app)
         )
 
+    app.enable_swagger(path="/v1/docs", swagger_base_url=swagger_base_url.rstrip("/"), **DOCUMENT)
     return app
 
 
 def openapi_document(app: APIGatewayHttpResolver) -> str:
-    return app.get_openapi_json_schema(
-        title="mediajobs",
-        version="1.0.0",
-        description="Turn products into marketing media through Creatify, JoggAI and ProdVisual.",
-        servers=[Server(url="/")],
-        security_schemes={"apiKey": HTTPBearer(description="Authorization: Bearer <API key>")},
-        security=[{"apiKey": []}],
-    )
+    return app.get_openapi_json_schema(**DOCUMENT)
+
+
+DOCUMENT: dict[str, Any] = {
+    "title": "mediajobs",
+    "version": "1.0.0",
+    "description": "Turn products into marketing media through Creatify, JoggAI and ProdVisual.",
+    "servers": [Server(url="/")],
+    "security_schemes": {"apiKey": HTTPBearer(description="Authorization: Bearer <API key>")},
+    "security": [{"apiKey": []}],
+}
