@@ -386,8 +386,9 @@ def test_listing_shows_a_summary_of_each_job(lister: tuple[Client, list[str]]) -
     [failed] = client.http.get("/v1/jobs", params={"status": "failed", "limit": 1}).json()["jobs"]
 
     assert failed["job_id"] == ids[4]
-    assert (failed["provider"], failed["status"], failed["stage"]) == ("prodvisual", "failed", None)
-    assert failed["error"]["code"] == "provider_rejected_request"
+    # the provider failed its generation (injected): the job failed at its one stage
+    assert (failed["provider"], failed["status"], failed["stage"]) == ("prodvisual", "failed", "generate")
+    assert failed["error"]["code"] == "provider_failed"
     assert failed["links"] == {"self": f"/v1/jobs/{ids[4]}"}
 
 
