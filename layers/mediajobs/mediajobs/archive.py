@@ -509,6 +509,7 @@ class _Writer:
                 Body=body,
                 ContentType=self.content_type,
                 Metadata={"sha256": digest.hex()},
+                ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=checksum,
             )
         except (ClientError, BotoCoreError) as exc:
