@@ -257,7 +257,7 @@ def test_a_large_file_goes_up_in_checksummed_parts_and_arrives_intact(
     assert calls.counts["CopyObject"] == 0
     assert calls.of("CreateMultipartUpload")[0]["ChecksumAlgorithm"] == "SHA256"
     parts = calls.of("UploadPart")
-    assert [part["PartNumber"] for part in parts] == [1, 2, 3, 4, 5]
+    assert sorted(part["PartNumber"] for part in parts) == [1, 2, 3, 4, 5]
     assert all(part["ChecksumAlgorithm"] == "SHA256" and part["ChecksumSHA256"] for part in parts)
 
     # And S3 keeps the composite SHA-256 of the parts it checked, and no upload is left open
@@ -579,10 +579,8 @@ class DiscardingS3:
         return {"UploadId": "upload-1"}
 
     def upload_part(self, **params: Any) -> dict[str, Any]:
-        digest, size = hashlib.sha256(), 0
-        while piece := params["Body"].read(MIB):  # in small reads, as an HTTP client sends it
-            digest.update(piece)
-            size += len(piece)
+        body: bytes = params["Body"]
+        digest, size = hashlib.sha256(body), len(body)
         assert base64.b64encode(digest.digest()).decode() == params["ChecksumSHA256"]
         with self.lock:
             self.parts[params["PartNumber"]] = digest.hexdigest()

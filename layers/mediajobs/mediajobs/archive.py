@@ -6,7 +6,7 @@ in one part is written with a single ``PutObject``. A larger one goes up as a mu
 whose parts are sent by ``window`` threads while the download goes on: at most ``window`` parts
 are in flight and one more is being filled, whatever the size of the file. Every part carries its
 SHA-256, which S3 checks and combines into the object's composite checksum; nothing is copied or
-rewritten afterwards. The whole-file SHA-256 (hashed once, as the bytes arrive) is returned for
+rewritten afterwards. The whole-file SHA-256 (hashed as the bytes arrive) is returned for
 the job record.
 
 Resuming: a failure that a retry may fix (the download broke off, S3 refused a request, the
@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,7 +48,6 @@ from mediajobs.media_probe import (
 from mediajobs.observability import logger
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
@@ -179,45 +176,6 @@ def _same_checksum(stored: str, expected: str) -> bool:
     return bool(stored_value) and stored_value == expected_value and stored_parts in {"", expected_parts}
 
 
-class _PartBody(io.RawIOBase):
-    """A part buffer as the seekable file botocore reads (and re-reads on a retry), without a copy."""
-
-    def __init__(self, view: memoryview) -> None:
-        super().__init__()
-        self._view = view
-        self._position = 0
-
-    def __len__(self) -> int:
-        return len(self._view)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
-        self._position = max(0, min(len(self._view), base + offset))
-        return self._position
-
-    def read(self, size: int | None = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._position + size)
-        data = self._view[self._position : end].tobytes()
-        self._position = max(self._position, end)
-        return data
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        target = memoryview(buffer).cast("B")
-        data = self._view[self._position : self._position + len(target)]
-        target[: len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-
 @dataclass(frozen=True)
 class _ListedPart:
     size: int
@@ -337,9 +295,11 @@ class _Target:
 class _Writer:
     """Cuts the stream into parts and sends them: one ``PutObject``, or ``window`` parts at a time.
 
-    Part buffers are allocated once and reused, so memory stays at ``window + 1`` parts. The
-    whole-file SHA-256 is updated in this thread as chunks arrive; each part's SHA-256 is computed
-    by the thread that sends it (hashlib releases the GIL, so the two run side by side).
+    A part is joined from the received chunks once (the only copy) and handed to a sending thread
+    as ``bytes``, so the HTTP client sends it with one call that releases the GIL while the download
+    goes on. The whole-file SHA-256 is updated here as chunks arrive; each part's SHA-256 is
+    computed by the thread that sends it (hashlib releases the GIL, so the two run side by side).
+    Memory: ``window`` parts in flight and one being gathered.
     """
 
     def __init__(
@@ -362,44 +322,37 @@ class _Writer:
         self.parts_sent = 0
         self.parts_resumed = 0
         self._count_lock = threading.Lock()
-        self._free: queue.Queue[bytearray] = queue.Queue()
-        self._buffers = 0
+        self._slots = threading.BoundedSemaphore(window)
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: bytearray | None = None
+        self._pending: list[bytes] = []
         self._pending_size = 0
 
     def write(self, download: Download) -> None:
-        buffer = self._buffer()
-        filled = 0
+        pending = self._pending
         for chunk in download.iter_bytes(min(_READ_CHUNK, self.part_size)):
             self.hasher.update(chunk)
             self.size += len(chunk)
-            view = memoryview(chunk)
-            while view:
-                if filled == self.part_size:
+            rest = chunk
+            while rest:
+                if self._pending_size == self.part_size:
                     # a full part goes only once the next byte is here: the last part is known as such
-                    self._send(buffer, filled)
-                    buffer, filled = self._buffer(), 0
-                room = self.part_size - filled
-                piece = view[:room]
-                buffer[filled : filled + len(piece)] = piece
-                filled += len(piece)
-                view = view[len(piece) :]
-        self._pending, self._pending_size = buffer, filled
+                    self._send()
+                room = self.part_size - self._pending_size
+                piece, rest = (rest, b"") if len(rest) <= room else (rest[:room], rest[room:])
+                pending.append(piece)
+                self._pending_size += len(piece)
 
     def finish(self) -> _Stored:
         if self.size == 0:
             raise ArchiveError(
                 f"nothing to archive at s3://{self.target.bucket}/{self.target.key}: the body was empty"
             )
-        buffer, filled = self._pending, self._pending_size
-        if buffer is None:
-            raise ArchiveError("the download ended before its last part")  # write() always leaves one
         if not self.futures:
-            self._describe_head(buffer, filled)
-            etag, checksum = self._put(bytes(memoryview(buffer)[:filled]))
+            body = _take(self._pending)
+            self._describe_head(body)
+            etag, checksum = self._put(body)
         else:
-            self._send(buffer, filled)
+            self._send()
             parts = [future.result() for future in self.futures]
             if self._pool is not None:
                 self._pool.shutdown()
@@ -416,6 +369,7 @@ class _Writer:
 
     def stop(self, *, keep_for_retry: bool) -> None:
         """After a failure: let sends in flight end, then undo or keep what was written; never raises."""
+        self._pending.clear()
         for future in self.futures:
             future.cancel()
         if self._pool is not None:
@@ -434,43 +388,40 @@ class _Writer:
 
     # --- parts ----------------------------------------------------------------------------------
 
-    def _buffer(self) -> bytearray:
-        """A free part buffer; waits for a send to end once ``window + 1`` exist."""
-        if self._buffers <= self.window and self._free.empty():
-            self._buffers += 1
-            return bytearray(self.part_size)
-        while True:
-            try:
-                return self._free.get(timeout=0.05)
-            except queue.Empty:
-                self._raise_failed_send()
+    def _send(self) -> None:
+        """Hands the gathered part to a sending thread, once fewer than ``window`` are in flight."""
+        while not self._slots.acquire(timeout=0.05):
+            self._raise_failed_send()
+        try:
+            self._raise_failed_send()
+            body = _take(self._pending)
+            self._pending_size = 0
+            if not self.futures:
+                self._describe_head(body)
+                # the body needs several parts: carry on with an upload an earlier run left, else start one
+                left = self.target.open_upload()
+                if left is None:
+                    self.upload_id = self._create()
+                else:
+                    self.upload_id, self.listed = left.upload_id, left.parts
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="archive-part")
+            number = len(self.futures) + 1
+            self.futures.append(self._pool.submit(self._upload_part, number, body))
+        except BaseException:
+            self._slots.release()
+            raise
 
     def _raise_failed_send(self) -> None:
         for future in self.futures:
             if future.done() and future.exception() is not None:
                 future.result()
 
-    def _send(self, buffer: bytearray, filled: int) -> None:
-        self._raise_failed_send()
-        if not self.futures:
-            self._describe_head(buffer, filled)
-            # the body needs several parts: carry on with an upload an earlier run left, else start one
-            left = self.target.open_upload()
-            if left is None:
-                self.upload_id = self._create()
-            else:
-                self.upload_id, self.listed = left.upload_id, left.parts
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="archive-part")
-        number = len(self.futures) + 1
-        self.futures.append(self._pool.submit(self._upload_part, number, buffer, filled))
-
-    def _upload_part(self, number: int, buffer: bytearray, filled: int) -> CompletedPartTypeDef:
+    def _upload_part(self, number: int, body: bytes) -> CompletedPartTypeDef:
         try:
-            body = memoryview(buffer)[:filled]
             checksum = _b64(hashlib.sha256(body).digest())
             listed = self.listed.get(number)
-            if listed is not None and listed.size == filled and self._matches(listed, checksum, body):
+            if listed is not None and listed.size == len(body) and self._matches(listed, checksum, body):
                 with self._count_lock:
                     self.parts_resumed += 1
                 return {"PartNumber": number, "ETag": listed.etag, "ChecksumSHA256": checksum}
@@ -479,10 +430,11 @@ class _Writer:
                 self.parts_sent += 1
             return {"PartNumber": number, "ETag": etag, "ChecksumSHA256": checksum}
         finally:
-            self._free.put(buffer)
+            del body
+            self._slots.release()
 
     @staticmethod
-    def _matches(listed: _ListedPart, checksum: str, body: memoryview) -> bool:
+    def _matches(listed: _ListedPart, checksum: str, body: bytes) -> bool:
         """Whether a stored part holds ``body``: by its SHA-256, or where S3 lists none, its MD5 ETag."""
         if listed.checksum:
             return listed.checksum == checksum
@@ -490,10 +442,9 @@ class _Writer:
         # a plain part ETag is the MD5 of its bytes; any other form (KMS) is never trusted
         return len(etag) == 32 and hashlib.md5(body, usedforsecurity=False).hexdigest() == etag
 
-    def _describe_head(self, buffer: bytearray, filled: int) -> None:
-        head = bytes(memoryview(buffer)[: min(filled, 1 * MIB)])
-        self.image = sniff_image(head)
-        self.is_mp4 = self.image is None and looks_like_mp4(head)
+    def _describe_head(self, body: bytes) -> None:
+        self.image = sniff_image(body)
+        self.is_mp4 = self.image is None and looks_like_mp4(body)
         self.content_type = _content_type(self.image, self.is_mp4, self.served_type, self.hint)
 
     # --- requests -------------------------------------------------------------------------------
@@ -530,7 +481,7 @@ class _Writer:
             raise target.failed("CreateMultipartUpload", exc) from exc
         return created["UploadId"]
 
-    def _put_part(self, number: int, body: memoryview, checksum: str) -> str:
+    def _put_part(self, number: int, body: bytes, checksum: str) -> str:
         target = self.target
         assert self.upload_id is not None  # noqa: S101 - created before the first part is sent
         try:
@@ -539,8 +490,7 @@ class _Writer:
                 Key=target.key,
                 UploadId=self.upload_id,
                 PartNumber=number,
-                # a file object; typing.IO is a class that io.RawIOBase does not inherit
-                Body=cast("IO[bytes]", _PartBody(body)),
+                Body=body,
                 ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=checksum,
             )
@@ -569,6 +519,12 @@ class _Writer:
                 f"s3://{target.bucket}/{target.key} has checksum {stored!r}, the parts sent {expected}"
             )
         return response["ETag"], expected
+
+
+def _take(pending: list[bytes]) -> bytes:
+    joined = b"".join(pending)
+    pending.clear()
+    return joined
 
 
 def _content_type(image: ImageInfo | None, is_mp4: bool, served_type: str | None, hint: str | None) -> str:
