@@ -24,7 +24,7 @@ from moto import mock_aws
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response as BaseResponse
 
-from mediajobs.archive import ArchivedObject, ArchiveError, archive_url
+from mediajobs.archive import ArchivedObject, ArchiveError, archive_url, archived_already
 from mediajobs.fetching import FetchError, TooLargeError, UnsafeUrlError, UrlPolicy
 from mediajobs.media_probe import MediaProbeError
 from tests.unit.test_media_probe import encode_image, encode_mp4, pyav_facts
@@ -113,6 +113,36 @@ class Source:
             response.headers["Content-Length"] = str(size * 2)
             return response
 
+        self.requests: Counter[str] = Counter()
+
+        @app.get("/flaky/<name>/<int:size>/<int:breaks_at>")
+        def flaky(name: str, size: int, breaks_at: int) -> Response:
+            """The first request breaks off after ``breaks_at`` bytes; later ones send all ``size``."""
+            self.requests[name] += 1
+            first = self.requests[name] == 1
+
+            def body() -> Iterator[bytes]:
+                for index in range(size // BLOCK):
+                    if first and index * BLOCK >= breaks_at:
+                        raise ConnectionAbortedError("the provider went away")
+                    yield generated_block(index)
+
+            response = Response(body(), mimetype="application/octet-stream")
+            response.headers["Content-Length"] = str(size)
+            return response
+
+        @app.get("/changing/<name>/<int:size>")
+        def changing(name: str, size: int) -> Response:
+            """Block 100 (in the third 5 MiB part) differs from one request to the next."""
+            self.requests[name] += 1
+            salt = self.requests[name]
+
+            def body() -> Iterator[bytes]:
+                for index in range(size // BLOCK):
+                    yield generated_block(index) if index != 200 else bytes([salt]) * BLOCK
+
+            return Response(body(), mimetype="application/octet-stream")
+
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -186,6 +216,12 @@ def assert_nothing_left(s3: Any, key: str) -> None:
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
+def composite_checksum(data: bytes, part_size: int) -> str:
+    """S3's SHA-256 checksum of a multipart object: of the parts' digests, then ``-<parts>``."""
+    digests = [hashlib.sha256(data[i : i + part_size]).digest() for i in range(0, len(data), part_size)]
+    return f"{base64.b64encode(hashlib.sha256(b''.join(digests)).digest()).decode()}-{len(digests)}"
+
+
 def stored(s3: Any, key: str) -> bytes:
     body: bytes = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     return body
@@ -211,21 +247,23 @@ def test_a_large_file_goes_up_in_checksummed_parts_and_arrives_intact(
         content_type="application/octet-stream",
         bytes=len(source.big),
         sha256=expected_sha,
+        s3_checksum=composite_checksum(source.big, PART),
     )
     assert calls.counts["CreateMultipartUpload"] == 1
     assert calls.counts["UploadPart"] == 5
     assert calls.counts["CompleteMultipartUpload"] == 1
     assert calls.counts["PutObject"] == 0
+    # nothing rewrites the object once it is complete
+    assert calls.counts["CopyObject"] == 0
     assert calls.of("CreateMultipartUpload")[0]["ChecksumAlgorithm"] == "SHA256"
     parts = calls.of("UploadPart")
-    assert [part["PartNumber"] for part in parts] == [1, 2, 3, 4, 5]
+    assert sorted(part["PartNumber"] for part in parts) == [1, 2, 3, 4, 5]
     assert all(part["ChecksumAlgorithm"] == "SHA256" and part["ChecksumSHA256"] for part in parts)
 
-    # And the object records its type and whole-object SHA-256, and no upload is left open
+    # And S3 keeps the composite SHA-256 of the parts it checked, and no upload is left open
     head = s3.head_object(Bucket=BUCKET, Key="outputs/job-1/big.bin", ChecksumMode="ENABLED")
     assert head["ContentType"] == "application/octet-stream"
-    assert head["Metadata"] == {"sha256": expected_sha}
-    assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(expected_sha)).decode()
+    assert head["ChecksumSHA256"] == composite_checksum(source.big, PART).split("-")[0]
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
@@ -334,18 +372,142 @@ def test_archiving_twice_to_the_same_key_overwrites(s3: Any, http: httpx.Client,
 # --- failure ------------------------------------------------------------------------------------
 
 
-def test_a_download_that_breaks_off_aborts_the_upload(
+def generated(size: int) -> bytes:
+    return b"".join(generated_block(index) for index in range(size // BLOCK))
+
+
+def open_uploads(s3: Any, key: str) -> list[dict[str, Any]]:
+    return [u for u in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) if u["Key"] == key]
+
+
+def test_a_download_that_breaks_off_keeps_its_parts_for_a_retry(
     s3: Any, http: httpx.Client, source: Source, calls: CallLog
 ) -> None:
     # Given a source that drops the connection after 12 MiB of a promised 24 MiB
     with pytest.raises(FetchError):
         archive(s3, http, source.url(f"/breaks-after/{12 * MIB}"), "outputs/job-5/broken.bin")
 
-    # Then the parts that went up were thrown away
+    # Then no object exists, but the two whole parts that went up stay in an open upload
     assert calls.counts["UploadPart"] == 2
-    assert calls.counts["AbortMultipartUpload"] == 1
+    assert calls.counts["AbortMultipartUpload"] == 0
     assert calls.counts["CompleteMultipartUpload"] == 0
-    assert_nothing_left(s3, "outputs/job-5/broken.bin")
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=BUCKET, Key="outputs/job-5/broken.bin")
+    (upload,) = open_uploads(s3, "outputs/job-5/broken.bin")
+    parts = s3.list_parts(Bucket=BUCKET, Key="outputs/job-5/broken.bin", UploadId=upload["UploadId"])["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, PART), (2, PART)]
+
+
+def test_a_retry_after_a_broken_download_sends_only_the_missing_parts(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given a first run whose download broke off after 17 MiB of a 30 MiB output (3 parts sent)
+    size, key = 30 * MIB, "outputs/job-7/video.bin"
+    url = source.url(f"/flaky/resume-1/{size}/{17 * MIB}")
+    with pytest.raises(FetchError):
+        archive(s3, http, url, key)
+    first_parts = sorted(p["PartNumber"] for p in calls.of("UploadPart"))
+    assert first_parts == [1, 2, 3]
+    calls.calls.clear()
+
+    # When the task runs again and the source now sends everything
+    result = archive(s3, http, url, key)
+
+    # Then only parts 4 to 6 went up, into the upload left open, and the object is whole and right
+    assert sorted(p["PartNumber"] for p in calls.of("UploadPart")) == [4, 5, 6]
+    assert calls.counts["CreateMultipartUpload"] == 0
+    data = generated(size)
+    assert stored(s3, key) == data
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert result.s3_checksum == composite_checksum(data, PART)
+    assert open_uploads(s3, key) == []
+
+
+def test_a_stored_part_that_no_longer_matches_the_source_is_sent_again(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given an upload left open with parts 1 to 5 of a 25 MiB output, whose third part the source
+    # now serves differently
+    size, key = 25 * MIB, "outputs/job-8/changed.bin"
+    url = source.url(f"/changing/change-1/{size}")
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+    with httpx.Client() as client:
+        first = client.get(url, timeout=10).content
+    for number in range(1, 6):
+        body = first[(number - 1) * PART : number * PART]
+        s3.upload_part(
+            Bucket=BUCKET,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode(),
+        )
+    calls.calls.clear()
+
+    # When it is archived
+    result = archive(s3, http, url, key)
+
+    # Then only the part that changed was sent again, and S3 holds what the source sends now
+    assert [p["PartNumber"] for p in calls.of("UploadPart")] == [3]
+    data = stored(s3, key)
+    assert data != first
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert data[: 2 * PART] == first[: 2 * PART]
+    assert data[3 * PART :] == first[3 * PART :]
+
+
+def test_an_s3_failure_mid_upload_keeps_the_parts_stored_and_the_retry_sends_the_rest(
+    s3: Any, http: httpx.Client, source: Source, calls: CallLog
+) -> None:
+    # Given S3 refusing the second part once
+    refused: list[int] = []
+
+    def refuse_second_part_once(params: dict[str, Any], **_: Any) -> None:
+        if params.get("PartNumber") == 2 and not refused:
+            refused.append(2)
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Please reduce your rate"}}, "UploadPart"
+            )
+
+    s3.meta.events.register("provide-client-params.s3.UploadPart", refuse_second_part_once)
+
+    # When a multi-part file is archived, it fails as the domain error and keeps the upload open
+    with pytest.raises(ArchiveError, match=r"UploadPart failed .*SlowDown"):
+        archive(s3, http, source.url("/big.bin"), "outputs/job-6/big.bin")
+    assert calls.counts["AbortMultipartUpload"] == 0
+    (upload,) = open_uploads(s3, "outputs/job-6/big.bin")
+    kept = s3.list_parts(Bucket=BUCKET, Key="outputs/job-6/big.bin", UploadId=upload["UploadId"])
+    kept_numbers = {p["PartNumber"] for p in kept.get("Parts", [])}
+    assert 1 in kept_numbers
+    assert 2 not in kept_numbers
+    sent_before = len(calls.of("UploadPart"))
+    calls.calls.clear()
+
+    # Then the retry sends only the parts S3 does not hold, and the object is right
+    result = archive(s3, http, source.url("/big.bin"), "outputs/job-6/big.bin")
+    resent = {p["PartNumber"] for p in calls.of("UploadPart")}
+    assert resent == {1, 2, 3, 4, 5} - kept_numbers
+    assert sent_before >= 1
+    assert stored(s3, "outputs/job-6/big.bin") == source.big
+    assert result.sha256 == hashlib.sha256(source.big).hexdigest()
+
+
+def test_an_archived_object_is_recognised_by_its_size_and_checksum(
+    s3: Any, http: httpx.Client, source: Source
+) -> None:
+    # Given an output archived once
+    result = archive(s3, http, source.url("/big.bin"), "outputs/job-9/big.bin")
+
+    # Then it counts as archived with what was recorded, and not with another checksum or size
+    def check(size: int, checksum: str, key: str = "outputs/job-9/big.bin") -> bool:
+        return archived_already(s3, bucket=BUCKET, key=key, size=size, s3_checksum=checksum)
+
+    assert check(result.bytes, result.s3_checksum)
+    assert not check(result.bytes, composite_checksum(source.big[:-1] + b"x", PART))
+    assert not check(result.bytes - 1, result.s3_checksum)
+    assert not check(result.bytes, result.s3_checksum, key="outputs/job-9/missing.bin")
 
 
 def test_a_body_over_the_limit_aborts_the_upload(
@@ -355,27 +517,6 @@ def test_a_body_over_the_limit_aborts_the_upload(
         archive(s3, http, source.url(f"/generated/{16 * MIB}"), "outputs/too-big.bin", max_bytes=12 * MIB)
     assert calls.counts["AbortMultipartUpload"] == 1
     assert_nothing_left(s3, "outputs/too-big.bin")
-
-
-def test_an_s3_failure_mid_upload_aborts_the_upload(
-    s3: Any, http: httpx.Client, source: Source, calls: CallLog
-) -> None:
-    # Given S3 refusing the second part
-    def refuse_second_part(params: dict[str, Any], **_: Any) -> None:
-        if params.get("PartNumber") == 2:
-            raise ClientError(
-                {"Error": {"Code": "SlowDown", "Message": "Please reduce your rate"}}, "UploadPart"
-            )
-
-    s3.meta.events.register("provide-client-params.s3.UploadPart", refuse_second_part)
-
-    # When a multi-part file is archived
-    with pytest.raises(ArchiveError, match=r"UploadPart failed .*SlowDown"):
-        archive(s3, http, source.url("/big.bin"), "outputs/job-6/big.bin")
-
-    # Then the upload was aborted and nothing is left
-    assert calls.counts["AbortMultipartUpload"] == 1
-    assert_nothing_left(s3, "outputs/job-6/big.bin")
 
 
 def test_an_empty_body_is_an_error_and_writes_nothing(
@@ -424,14 +565,14 @@ class DiscardingS3:
 
     moto keeps every object in memory (and joins the parts into one buffer on completion), which
     would hide the memory this module itself uses; this stand-in checks each part's checksum and
-    the whole object's hash without storing a byte.
+    keeps its hash without storing a byte.
     """
 
     def __init__(self) -> None:
-        self.whole = hashlib.sha256()
+        self.parts: dict[int, str] = {}
         self.part_sizes: list[int] = []
         self.completed: list[dict[str, Any]] = []
-        self.metadata: dict[str, str] = {}
+        self.lock = threading.Lock()
 
     def create_multipart_upload(self, **params: Any) -> dict[str, Any]:
         assert params["ChecksumAlgorithm"] == "SHA256"
@@ -439,19 +580,25 @@ class DiscardingS3:
 
     def upload_part(self, **params: Any) -> dict[str, Any]:
         body: bytes = params["Body"]
-        assert base64.b64encode(hashlib.sha256(body).digest()).decode() == params["ChecksumSHA256"]
-        self.whole.update(body)
-        self.part_sizes.append(len(body))
+        digest, size = hashlib.sha256(body), len(body)
+        assert base64.b64encode(digest.digest()).decode() == params["ChecksumSHA256"]
+        with self.lock:
+            self.parts[params["PartNumber"]] = digest.hexdigest()
+            self.part_sizes.append(size)
         return {"ETag": f'"etag-{params["PartNumber"]}"'}
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "list_multipart_uploads"
+        return self
+
+    def paginate(self, **params: Any) -> list[dict[str, Any]]:
+        return [{"Uploads": []}]
 
     def complete_multipart_upload(self, **params: Any) -> dict[str, Any]:
         self.completed = params["MultipartUpload"]["Parts"]
-        return {}
-
-    def copy_object(self, **params: Any) -> dict[str, Any]:
-        self.metadata = params["Metadata"]
-        checksum = base64.b64encode(self.whole.digest()).decode()
-        return {"CopyObjectResult": {"ETag": '"copied"', "ChecksumSHA256": checksum}}
+        digests = b"".join(base64.b64decode(part["ChecksumSHA256"]) for part in self.completed)
+        checksum = base64.b64encode(hashlib.sha256(digests).digest()).decode()
+        return {"ETag": '"complete"', "ChecksumSHA256": f"{checksum}-{len(self.completed)}"}
 
     def abort_multipart_upload(self, **params: Any) -> None:
         raise AssertionError("nothing should fail")
@@ -497,11 +644,11 @@ def generator_url() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def test_memory_stays_near_the_part_size_whatever_the_file_size(
+def test_memory_stays_within_the_window_of_parts_whatever_the_file_size(
     http: httpx.Client, generator_url: str
 ) -> None:
-    # Given a 40 MiB output generated on the fly by another process, and 5 MiB parts
-    size = 40 * MIB
+    # Given an 80 MiB output generated on the fly by another process, 5 MiB parts, 2 sent at once
+    size, window = 80 * MIB, 2
     fake = DiscardingS3()
 
     # When it is archived while tracemalloc watches every allocation in this process
@@ -514,16 +661,25 @@ def test_memory_stays_near_the_part_size_whatever_the_file_size(
             bucket=BUCKET,
             key="outputs/huge.bin",
             policy=POLICY,
-            max_bytes=64 * MIB,
+            max_bytes=128 * MIB,
             part_size=PART,
+            window=window,
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
-    # Then all 40 MiB went up in 8 parts, intact, and the peak stayed well under three parts
-    assert fake.part_sizes == [PART] * 8
-    assert [part["PartNumber"] for part in fake.completed] == list(range(1, 9))
-    assert result.sha256 == fake.whole.hexdigest() == generated_sha256(size) == fake.metadata["sha256"]
+    # Then all 80 MiB went up in 16 parts, each intact
+    data_parts = [
+        hashlib.sha256(
+            b"".join(generated_block(i) for i in range(n * PART // BLOCK, (n + 1) * PART // BLOCK))
+        )
+        for n in range(16)
+    ]
+    assert fake.part_sizes == [PART] * 16
+    assert [part["PartNumber"] for part in fake.completed] == list(range(1, 17))
+    assert fake.parts == {n + 1: digest.hexdigest() for n, digest in enumerate(data_parts)}
+    assert result.sha256 == generated_sha256(size)
     assert result.bytes == size
-    assert peak < 3 * PART, f"peak {peak / MIB:.1f} MiB"
+    # And the peak stayed within the window's parts plus the one being filled (and some change)
+    assert peak < (window + 2) * PART, f"peak {peak / MIB:.1f} MiB"

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from mediajobs.api.schemas import JobView, Links, OutputView
+from mediajobs.api.schemas import JobView, Links, OutputView, ProgressView
 from mediajobs.jobs.models import JobStatus
 from mediajobs.notifications.models import InvalidWebhookSettingsError
 from mediajobs.notifications.signing import (
@@ -130,6 +130,7 @@ def test_the_job_event_data_is_the_job_view_without_presigned_urls() -> None:
         created_at=at,
         updated_at=at,
         deadline_at=at,
+        progress=ProgressView(stage="generate", stage_index=1, stage_count=1, provider_status="completed"),
         provider_jobs=[],
         credits_used=None,
         timeline=[],

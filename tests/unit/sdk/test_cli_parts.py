@@ -83,7 +83,7 @@ def test_a_manifest_row_without_a_provider_names_its_line(tmp_path: Path) -> Non
 
 
 def test_the_status_line_uses_progress_when_the_api_reports_it() -> None:
-    progress = {"stage": "video", "stage_index": 1, "stage_count": 2, "provider_status": "rendering",
+    progress = {"stage": "video", "stage_index": 2, "stage_count": 2, "provider_status": "rendering",
                 "percent": 42.4, "eta_seconds": 12.2}  # fmt: skip
 
     line = describe(Job.model_validate(job(status="running", stage="video", progress=progress)), [])

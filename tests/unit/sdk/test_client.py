@@ -101,7 +101,7 @@ def test_wait_reports_each_change_once_and_returns_the_final_job(sleeps: Sleeps)
     }
     progress = {
         "stage": "generate",
-        "stage_index": 0,
+        "stage_index": 1,
         "stage_count": 1,
         "provider_status": "processing",
         "percent": 40.0,

@@ -155,7 +155,7 @@ def describe(job: Job, stages: Sequence[str]) -> str:
     parts = [job.status]
     progress = job.progress
     if progress is not None:
-        parts.append(f"stage {progress.stage} ({progress.stage_index + 1}/{progress.stage_count})")
+        parts.append(f"stage {progress.stage} ({progress.stage_index}/{progress.stage_count})")
     elif job.stage is not None:
         where = f" ({stages.index(job.stage) + 1}/{len(stages)})" if job.stage in stages else ""
         parts.append(f"stage {job.stage}{where}")

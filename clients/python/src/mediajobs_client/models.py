@@ -32,7 +32,7 @@ class Progress(ApiModel):
     """Where a job is within its provider's stages (absent on APIs that do not report it yet)."""
 
     stage: str
-    stage_index: int
+    stage_index: int  # 1-based
     stage_count: int
     provider_status: str | None = None
     percent: float | None = None

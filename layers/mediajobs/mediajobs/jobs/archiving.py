@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import httpx
 
-from mediajobs.archive import ArchiveError, archive_url
+from mediajobs.archive import ArchiveError, archive_url, archived_already
 from mediajobs.fetching import FetchError, TooLargeError, UnsafeUrlError, UrlPolicy
 from mediajobs.jobs.models import Job, JobStatus, StoredOutput
 from mediajobs.jobs.pipeline import JobPipeline, last_stage
@@ -72,7 +73,18 @@ class Archiver:
         refs = outputs_to_archive(job)
         if not refs:
             raise ArchiveError(f"job {job_id} finished at the provider without any output")
-        stored = [self._copy(job, ref) for ref in refs]
+        stored: list[StoredOutput] = []
+        for ref in refs:
+            earlier = self._archived_earlier(job, ref)
+            if earlier is not None:
+                logger.info(
+                    "output archived by an earlier attempt", extra={"job_id": job_id, "key": earlier.s3_key}
+                )
+                stored.append(earlier)
+                continue
+            output = self._copy(job, ref)
+            stored.append(output)
+            job = self.store.update(job_id, functools.partial(_with_archived, output=output))
 
         def succeed(current: Job) -> Job | None:
             if current.status.final:
@@ -80,13 +92,24 @@ class Archiver:
             done = current.moved_to(
                 JobStatus.SUCCEEDED, now=self.pipeline.now(), detail=f"{len(stored)} outputs"
             )
-            return done.model_copy(update={"outputs": stored})
+            return done.model_copy(update={"outputs": stored, "archived": []})
 
         job = self.store.update(job_id, succeed)
         if job.status is not JobStatus.SUCCEEDED:
             # cancelled (or failed) while we copied: a late result is not kept
             self._delete([s.s3_key for s in stored])
         return job
+
+    def _archived_earlier(self, job: Job, ref: OutputRef) -> StoredOutput | None:
+        """The output as an earlier attempt recorded it, if S3 still holds that very object."""
+        key = object_key(job.job_id, STORED_KIND.get(ref.kind, ref.kind), ref.url)
+        recorded = next((o for o in job.archived if o.s3_key == key and o.s3_checksum), None)
+        if recorded is None or recorded.s3_checksum is None:
+            return None
+        found = archived_already(
+            self.s3, bucket=self.bucket, key=key, size=recorded.bytes, s3_checksum=recorded.s3_checksum
+        )
+        return recorded if found else None
 
     def _copy(self, job: Job, ref: OutputRef) -> StoredOutput:
         kind = STORED_KIND.get(ref.kind, ref.kind)
@@ -116,8 +139,17 @@ class Archiver:
             height=obj.height,
             duration_seconds=obj.duration_seconds,
             codec=obj.codec,
+            s3_checksum=obj.s3_checksum,
         )
 
     def _delete(self, keys: list[str]) -> None:
         if keys:
             self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+
+
+def _with_archived(job: Job, *, output: StoredOutput) -> Job | None:
+    """``job`` recording ``output`` as archived (replacing an earlier record of its key)."""
+    if job.status.final:
+        return None
+    kept = [o for o in job.archived if o.s3_key != output.s3_key]
+    return job.model_copy(update={"archived": [*kept, output]})

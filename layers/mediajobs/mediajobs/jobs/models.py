@@ -76,6 +76,9 @@ class StoredOutput(_Record):
     height: int | None = None
     duration_seconds: float | None = None
     codec: str | None = None
+    #: the SHA-256 checksum S3 keeps for the object (composite for a multipart one): a retried
+    #: archive step knows the object is still the one recorded
+    s3_checksum: str | None = None
 
 
 class JobSpec(_Record):
@@ -121,6 +124,8 @@ class Job(_Record):
     tasks: list[ProviderTask] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     outputs: list[StoredOutput] = Field(default_factory=list)
+    #: outputs the archive step has stored so far (a retry skips them); moved to ``outputs`` on success
+    archived: list[StoredOutput] = Field(default_factory=list)
     error: ErrorInfo | None = None
     poll_count: Annotated[int, Field(ge=0)] = 0
     #: a per-job secret (Creatify jobs): it salts the ids of the job's continuations; callback URLs
