@@ -19,11 +19,12 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail
-from mediajobs.api.routes import batches, job_actions, jobs, providers, uploads
+from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
 from mediajobs.errors import MediajobsError
 from mediajobs.observability import logger
 
 PUBLIC_PREFIXES = ("/p/",)
+PUBLIC_PATHS = frozenset({health.HEALTH_PATH})
 PROVIDER_TAGS = frozenset({"creatify", "jogg", "prodvisual"})
 
 
@@ -51,7 +52,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
     app = APIGatewayHttpResolver(enable_validation=True)
 
     def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        if app.current_event.path.startswith(PUBLIC_PREFIXES):
+        if app.current_event.path.startswith(PUBLIC_PREFIXES) or app.current_event.path in PUBLIC_PATHS:
             return next_middleware(app)
         tenant = services().auth.tenant_for(app.current_event.headers.get("authorization"))
         if tenant is None:
@@ -68,6 +69,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
         event = app.current_event
         if (
             not event.path.startswith(PUBLIC_PREFIXES)
+            and event.path not in PUBLIC_PATHS
             and services().auth.tenant_for(event.headers.get("authorization")) is None
         ):
             return error_response(
@@ -117,6 +119,7 @@ def build_app(services: Callable[[], ApiServices] = default_services) -> APIGate
     job_actions.register(app, services)
     providers.register(app, services)
     uploads.register(app, services)
+    health.register(app)
 
     @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"])
     def openapi() -> Response[Any]:
