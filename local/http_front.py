@@ -8,10 +8,10 @@ response (:func:`to_response`) with API Gateway's inference rules for bare resul
 
 Every answer the front makes itself (rather than a function) is the API's error envelope
 ``{"error": {"code": ..., "message": ...}}``, never HTML: 503 ``starting`` (with ``Retry-After``)
-until :meth:`HttpFront.mark_ready`, 404 ``route_not_found``, 413 ``body_too_large`` (over API
-Gateway's 10 MB payload limit), 431 ``headers_too_large``, 414 ``uri_too_long``, 400
-``bad_request`` for an unparsable request, and 500 ``internal_error`` when a function failed or
-answered a malformed response.
+until :meth:`HttpFront.mark_ready` and 503 ``stopping`` while it shuts down, 404
+``route_not_found``, 413 ``body_too_large`` (over API Gateway's 10 MB payload limit), 431
+``headers_too_large``, 414 ``uri_too_long``, 400 ``bad_request`` for an unparsable request,
+and 500 ``internal_error`` when a function failed or answered a malformed response.
 
 ``static`` files (path -> body and content type) are served by the front itself once it is ready:
 the local stack's sample product image, so that a job can name a URL on the stack's own port.
@@ -92,6 +92,7 @@ class FrontError:
 ROUTE_NOT_FOUND: Final = FrontError(404, "route_not_found", "no such route; see /v1/openapi.json")
 INTERNAL_ERROR: Final = FrontError(500, "internal_error", "the function behind this route failed; retry")
 STARTING: Final = FrontError(503, "starting", "the local stack is starting; retry shortly")
+STOPPING: Final = FrontError(503, "stopping", "the local stack is stopping")
 BODY_TOO_LARGE: Final = FrontError(
     413, "body_too_large", f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
 )
@@ -430,6 +431,7 @@ class HttpFront:
         self.static = dict(static or {})
         self.max_body_bytes = max_body_bytes
         self._ready = threading.Event()
+        self._stopping = False
         if ready:
             self._ready.set()
         self._server: BaseWSGIServer = make_server(
@@ -454,11 +456,9 @@ class HttpFront:
         """The stack behind the front is provisioned: serve requests from now on."""
         self._ready.set()
 
-    def mark_starting(self) -> None:
-        """Answer 503 ``starting`` again (the stack behind the front is going away)."""
-        self._ready.clear()
-
     def stop(self) -> None:
+        # requests still arriving while the server shuts down get 503 stopping, not a failure
+        self._stopping = True
         self._ready.clear()
         self._server.shutdown()
         self._server.server_close()
@@ -489,6 +489,8 @@ class HttpFront:
     def _answered_by_front(self, request: Request, raw_path: str) -> Response | None:
         """What the front answers without a function: not ready, body too large, a static file."""
         if not self._ready.is_set():
+            if self._stopping:
+                return error_response(STOPPING, {"Connection": "close"})
             return error_response(STARTING, {"Retry-After": str(STARTING_RETRY_AFTER_SECONDS)})
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             return error_response(BODY_TOO_LARGE, {"Connection": "close"})
@@ -519,6 +521,8 @@ class HttpFront:
         try:
             result = self.invoke(match.route.function, event)
         except Exception as exc:  # noqa: BLE001 - any function failure is API Gateway's 500
+            if self._stopping:  # the services behind the function went away under it
+                return error_response(STOPPING, {"Connection": "close"})
             LOG.warning("%s -> %s failed: %s", match.route.route_key, match.route.function, exc)
             return error_response(INTERNAL_ERROR)
         try:

@@ -286,13 +286,12 @@ class LocalStack:
             raise
         return self
 
-    def stop(self) -> None:
-        for key, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_environment = {}
+    def stop(self, *, restore_environment: bool = True) -> None:
+        """Stop the front first (no new request), then moto and the sandboxes.
+
+        ``restore_environment=False`` leaves the stack's environment in place for the requests
+        still running (a process that exits right after, like ``make local``, has no use for it).
+        """
         if self.front is not None:
             self.front.stop()
             self.front = None
@@ -302,6 +301,13 @@ class LocalStack:
         if self.sandboxes is not None:
             self.sandboxes.stop()
             self.sandboxes = None
+        if restore_environment:
+            for key, value in self._saved_environment.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_environment = {}
 
     def __enter__(self) -> Self:
         return self.start()
@@ -605,7 +611,7 @@ def _stop_on_signal(stack: LocalStack, console: list[JobConsole]) -> None:
     def stop_everything() -> None:
         for running in console:
             running.stop()
-        stack.stop()
+        stack.stop(restore_environment=False)
 
     stopper = threading.Thread(target=stop_everything, name="stopping", daemon=True)
     stopper.start()
