@@ -17,7 +17,6 @@ drops the older one); a tenant's first secret is made by ``rotate`` or ``set-url
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from mediajobs.notifications import (
     TenantWebhooks,
     generate_secret,
 )
+from scripts.operator_output import logs_to_stderr, print_answer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -122,6 +122,7 @@ def run(args: argparse.Namespace, table: Table) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    logs_to_stderr()
     args = _parser().parse_args(argv)
     dynamodb = boto3.resource("dynamodb", region_name=args.region, endpoint_url=args.endpoint_url)
     try:
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotificationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(answer, indent=2))
+    print_answer(answer)
     return 0
 
 
