@@ -388,6 +388,9 @@ class _FrontRequestHandler(WSGIRequestHandler):
         if code == 431:
             error = FrontError(431, error.code, f"the request headers are too large: {error.message}")
         self.log_error("code %d, message %s", code, message)
+        if self.request_version == "HTTP/0.9":
+            # an unparsable request line leaves the stdlib's default, which sends no status line
+            self.request_version = "HTTP/1.1"
         body = error.body()
         self.send_response(code, message)
         self.send_header("Content-Type", "application/json")
