@@ -93,8 +93,11 @@ def run(args: argparse.Namespace, table: Table) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    logs_to_stderr()
+    with logs_to_stderr():
+        return _main(argv, os.environ if environ is None else environ)
+
+
+def _main(argv: Sequence[str] | None, environ: Mapping[str, str]) -> int:
     args = parser().parse_args(argv)
     table_name = args.table or environ.get("JOBS_TABLE")
     if not table_name:

@@ -7,20 +7,28 @@ move it (and any other stream handler of the service logger) to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from mediajobs.observability import SERVICE
 
 
-def logs_to_stderr(stream: TextIO | None = None) -> None:
-    """Send the service logger's output to stderr (or ``stream``)."""
+@contextlib.contextmanager
+def logs_to_stderr(stream: TextIO | None = None) -> Iterator[None]:
+    """While the command runs, the service logger writes to stderr (or ``stream``), then as before."""
     target = stream or sys.stderr
-    for handler in logging.getLogger(SERVICE).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(target)
+    moved = [h for h in logging.getLogger(SERVICE).handlers if isinstance(h, logging.StreamHandler)]
+    before = [handler.setStream(target) for handler in moved]
+    try:
+        yield
+    finally:
+        for handler, previous in zip(moved, before, strict=True):
+            if previous is not None:
+                handler.setStream(previous)
 
 
 def print_answer(answer: Any) -> None:
