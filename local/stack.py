@@ -520,7 +520,7 @@ class JobConsole:
 
     def poll(self) -> list[str]:
         """Print (and return) a line for each job whose status or stage changed since the last poll."""
-        lines = [line for item in self._job_items() if (line := self._line(item)) is not None]
+        lines = [line for item in self._job_items() for line in self._lines(item)]
         for line in lines:
             print(line, file=self.out, flush=True)
         return lines
@@ -539,20 +539,26 @@ class JobConsole:
                 return sorted(items, key=lambda i: str(i.get("updated_at", "")))
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
-    def _line(self, item: Mapping[str, Any]) -> str | None:
+    def _lines(self, item: Mapping[str, Any]) -> list[str]:
         job_id = str(item.get("job_id", ""))
         status = str(item.get("status", "?"))
         task = item.get("task") or {}
         stage = str(task["stage"]) if isinstance(task, dict) and task.get("stage") else None
         before = self._seen.get(job_id)
         if before == (status, stage):
-            return None
+            return []
         self._seen[job_id] = (status, stage)
         spec = item.get("spec") or {}
         provider = str(spec.get("provider", "?")) if isinstance(spec, dict) else "?"
         head = f"job {job_id} {provider:<10}"
-        if before is None and status == "queued":
-            return f"{head} accepted"
+        # a job first seen past queued (it started within one poll) was still accepted first
+        lines = [f"{head} accepted"] if before is None else []
+        if status != "queued":
+            lines.append(self._status_line(head, status, stage, item))
+        return lines
+
+    @staticmethod
+    def _status_line(head: str, status: str, stage: str | None, item: Mapping[str, Any]) -> str:
         if status == "succeeded":
             outputs = item.get("outputs") or []
             kinds = ", ".join(sorted({str(o.get("kind", "?")) for o in outputs if isinstance(o, dict)}))
