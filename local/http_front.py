@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import io
 import json
 import logging
 import secrets
@@ -473,12 +474,29 @@ class HttpFront:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _read_unsized_body(self, environ: dict[str, Any]) -> bool:
+        """Read a body sent without Content-Length (chunked); False when it is over the limit.
+
+        werkzeug would cut such a body at ``max_content_length`` without a word: read one byte
+        more than the limit to tell, and hand the function what was read.
+        """
+        if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+            return True
+        body = environ["wsgi.input"].read(self.max_body_bytes + 1)
+        if len(body) > self.max_body_bytes:
+            return False
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return True
+
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        request.max_content_length = self.max_body_bytes
         try:
-            response = self.handle(request)
-        except HTTPException as exc:  # werkzeug's own (e.g. a chunked body over the limit)
+            if self._ready.is_set() and not self._read_unsized_body(environ):
+                response = error_response(BODY_TOO_LARGE, {"Connection": "close"})
+            else:
+                response = self.handle(Request(environ))
+        except HTTPException as exc:  # werkzeug's own (a request it cannot parse)
             status = exc.code or 400
             code = PROTOCOL_ERROR_CODES.get(status, f"http_{status}")
             response = error_response(FrontError(status, code, exc.description or code))

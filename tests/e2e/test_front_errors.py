@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -120,3 +121,37 @@ def test_given_the_sample_image_when_fetched_then_it_is_the_png_the_stack_prints
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_given_a_chunked_body_over_the_limit_when_sent_then_413_body_too_large(
+    anonymous: httpx.Client,
+) -> None:
+    # Given a body with no Content-Length (chunked) that grows past the limit
+    def chunks() -> Iterator[bytes]:
+        piece = b" " * (1024 * 1024)
+        for _ in range(MAX_BODY_BYTES // len(piece) + 1):
+            yield piece
+
+    # When it is sent
+    response = anonymous.post("/v1/jobs", content=chunks(), headers={"Content-Type": "application/json"})
+
+    # Then the front stops reading and answers 413 body_too_large
+    assert_envelope(response, 413, "body_too_large")
+
+
+def test_given_a_small_chunked_body_then_the_function_gets_all_of_it(stack: LocalStack) -> None:
+    # Given a key and a job body sent chunked (no Content-Length), in pieces
+    body = json.dumps({"provider": "prodvisual", "product": {}, "options": {"style": "lifestyle"}}).encode()
+    pieces = iter([body[:10], body[10:]])
+
+    # When it is posted
+    response = httpx.post(
+        f"{stack.api_url}/v1/jobs",
+        content=pieces,
+        headers={"Authorization": f"Bearer {stack.api_key}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+    # Then the function read the whole body: its validation names the missing image, not bad JSON
+    document = assert_envelope(response, 422, "validation_error")
+    assert "image_url" in document["error"]["message"]
