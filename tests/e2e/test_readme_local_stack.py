@@ -7,6 +7,7 @@ The commands are taken from the README and run by a shell; only the stack's host
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -95,7 +96,7 @@ def test_given_make_local_when_a_readme_job_example_runs_then_202_and_the_job_su
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "CURL_HOME": str(curl_home), "HOME": str(curl_home)},
+        env={"PATH": os.environ["PATH"], "CURL_HOME": str(curl_home), "HOME": str(curl_home)},
         check=False,
     )
 
@@ -128,7 +129,7 @@ def test_given_make_local_when_the_readme_apikeys_pipeline_runs_then_jq_prints_a
         text=True,
         timeout=60,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": os.environ["PATH"]},
         check=False,
     )
 
@@ -146,7 +147,7 @@ def test_given_make_local_when_apikeys_list_runs_then_stdout_is_one_json_documen
 ) -> None:
     # Given a key made for a tenant (stdout is JSON only)
     environment = {
-        "PATH": "/usr/bin:/bin",
+        "PATH": os.environ["PATH"],
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{served.ports['moto']}",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
