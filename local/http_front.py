@@ -6,8 +6,15 @@ like API Gateway does (literal segments beat ``{param}``, which beats a greedy `
 ``invoke(function_logical_id, event)`` and turns what the function returned into the HTTP
 response (:func:`to_response`) with API Gateway's inference rules for bare results.
 
-No route -> 404 ``{"message":"Not Found"}``; a function error (``invoke`` raised) or a malformed
-function response -> 500 ``{"message":"Internal Server Error"}``, as API Gateway answers.
+Every answer the front makes itself (rather than a function) is the API's error envelope
+``{"error": {"code": ..., "message": ...}}``, never HTML: 503 ``starting`` (with ``Retry-After``)
+until :meth:`HttpFront.mark_ready` and 503 ``stopping`` while it shuts down, 404
+``route_not_found``, 413 ``body_too_large`` (over API Gateway's 10 MB payload limit), 431
+``headers_too_large``, 414 ``uri_too_long``, 400 ``bad_request`` for an unparsable request,
+and 500 ``internal_error`` when a function failed or answered a malformed response.
+
+``static`` files (path -> body and content type) are served by the front itself once it is ready:
+the local stack's sample product image, so that a job can name a URL on the stack's own port.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import io
 import json
 import logging
 import secrets
@@ -26,15 +34,19 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
 from werkzeug.datastructures import Headers
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local.cfn import DEFAULT_ACCOUNT_ID, HttpRoute
 
 __all__ = [
+    "MAX_BODY_BYTES",
+    "FrontError",
     "HttpFront",
     "Invoke",
     "RouteMatch",
+    "StaticFile",
     "build_event",
     "is_text_content_type",
     "match_route",
@@ -46,8 +58,52 @@ LOG = logging.getLogger(__name__)
 Invoke = Callable[[str, dict[str, Any]], Any]
 """``invoke(function_logical_id, event) -> result``; raises when the function fails."""
 
-NOT_FOUND: Final = {"message": "Not Found"}
-INTERNAL_ERROR: Final = {"message": "Internal Server Error"}
+#: API Gateway HTTP API's largest request payload
+MAX_BODY_BYTES: Final = 10 * 1024 * 1024
+#: seconds a client is asked to wait while the stack is still starting
+STARTING_RETRY_AFTER_SECONDS: Final = 2
+
+#: the stable error code of each status the HTTP server itself answers (unparsable requests)
+PROTOCOL_ERROR_CODES: Final[Mapping[int, str]] = {
+    400: "bad_request",
+    408: "request_timeout",
+    413: "body_too_large",
+    414: "uri_too_long",
+    431: "headers_too_large",
+    501: "method_not_supported",
+    505: "http_version_not_supported",
+}
+
+
+@dataclass(frozen=True)
+class FrontError:
+    """An answer the front makes itself: status, stable code, human message."""
+
+    status: int
+    code: str
+    message: str
+
+    def document(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+    def body(self) -> bytes:
+        return json.dumps(self.document()).encode()
+
+
+ROUTE_NOT_FOUND: Final = FrontError(404, "route_not_found", "no such route; see /v1/openapi.json")
+INTERNAL_ERROR: Final = FrontError(500, "internal_error", "the function behind this route failed; retry")
+STARTING: Final = FrontError(503, "starting", "the local stack is starting; retry shortly")
+STOPPING: Final = FrontError(503, "stopping", "the local stack is stopping")
+BODY_TOO_LARGE: Final = FrontError(
+    413, "body_too_large", f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+)
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    body: bytes
+    content_type: str
+
 
 _TEXT_TYPES: Final = frozenset(
     {
@@ -245,8 +301,11 @@ class MalformedResponseError(ValueError):
     """The function's answer is not a valid HTTP API 2.0 response."""
 
 
-def _json_response(status: int, document: Mapping[str, Any]) -> Response:
-    return Response(json.dumps(document), status=status, content_type="application/json")
+def error_response(error: FrontError, headers: Mapping[str, str] | None = None) -> Response:
+    response = Response(error.body(), status=error.status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def _bare_response(result: Any) -> Response:
@@ -318,10 +377,37 @@ def _header_text(value: Any) -> str:
 # --- server --------------------------------------------------------------------------------------
 
 
+class _FrontRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, but the errors the HTTP server answers itself are JSON, not HTML."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        error = FrontError(
+            code,
+            PROTOCOL_ERROR_CODES.get(code, f"http_{code}"),
+            message or explain or self.responses.get(code, ("error",))[0],
+        )
+        if code == 431:
+            error = FrontError(431, error.code, f"the request headers are too large: {error.message}")
+        self.log_error("code %d, message %s", code, message)
+        if self.request_version == "HTTP/0.9":
+            # an unparsable request line leaves the stdlib's default, which sends no status line
+            self.request_version = "HTTP/1.1"
+        body = error.body()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 class HttpFront:
     """API Gateway HTTP API on loopback for ``routes``; starts serving when constructed.
 
-    ``port=0`` picks a free port (see :attr:`base_url`).
+    ``port=0`` picks a free port (see :attr:`base_url`). Until :meth:`mark_ready` every request
+    answers 503 ``starting``: the port is open before the stack behind it is provisioned.
     """
 
     def __init__(
@@ -334,6 +420,9 @@ class HttpFront:
         api_id: str = "localapi01",
         account_id: str = DEFAULT_ACCOUNT_ID,
         stage: str = "$default",
+        static: Mapping[str, StaticFile] | None = None,
+        ready: bool = True,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         unsupported = [r.route_key for r in routes if r.payload_format_version != "2.0"]
         if unsupported:
@@ -343,7 +432,15 @@ class HttpFront:
         self.api_id = api_id
         self.account_id = account_id
         self.stage = stage
-        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self.static = dict(static or {})
+        self.max_body_bytes = max_body_bytes
+        self._ready = threading.Event()
+        self._stopping = False
+        if ready:
+            self._ready.set()
+        self._server: BaseWSGIServer = make_server(
+            host, port, self._wsgi, threaded=True, request_handler=_FrontRequestHandler
+        )
         self.host = host
         self.port = int(self._server.server_port)
         self._thread = threading.Thread(
@@ -355,7 +452,18 @@ class HttpFront:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def mark_ready(self) -> None:
+        """The stack behind the front is provisioned: serve requests from now on."""
+        self._ready.set()
+
     def stop(self) -> None:
+        # requests still arriving while the server shuts down get 503 stopping, not a failure
+        self._stopping = True
+        self._ready.clear()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -366,18 +474,61 @@ class HttpFront:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _read_unsized_body(self, environ: dict[str, Any]) -> bool:
+        """Read a body sent without Content-Length (chunked); False when it is over the limit.
+
+        werkzeug would cut such a body at ``max_content_length`` without a word: read one byte
+        more than the limit to tell, and hand the function what was read.
+        """
+        if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+            return True
+        body = environ["wsgi.input"].read(self.max_body_bytes + 1)
+        if len(body) > self.max_body_bytes:
+            return False
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return True
+
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.handle(request)
+        try:
+            if self._ready.is_set() and not self._read_unsized_body(environ):
+                response = error_response(BODY_TOO_LARGE, {"Connection": "close"})
+            else:
+                response = self.handle(Request(environ))
+        except HTTPException as exc:  # werkzeug's own (a request it cannot parse)
+            status = exc.code or 400
+            code = PROTOCOL_ERROR_CODES.get(status, f"http_{status}")
+            response = error_response(FrontError(status, code, exc.description or code))
+        except Exception:  # the front answers JSON, never werkzeug's HTML error page
+            LOG.exception("the local HTTP front failed on %s %s", request.method, request.path)
+            response = error_response(INTERNAL_ERROR)
         response.headers["apigw-requestid"] = environ.get("local.request_id", _request_id())
         result: Iterable[bytes] = response(environ, start_response)
         return result
 
+    def _answered_by_front(self, request: Request, raw_path: str) -> Response | None:
+        """What the front answers without a function: not ready, body too large, a static file."""
+        if not self._ready.is_set():
+            if self._stopping:
+                return error_response(STOPPING, {"Connection": "close"})
+            return error_response(STARTING, {"Retry-After": str(STARTING_RETRY_AFTER_SECONDS)})
+        if request.content_length is not None and request.content_length > self.max_body_bytes:
+            return error_response(BODY_TOO_LARGE, {"Connection": "close"})
+        static = self.static.get(raw_path)
+        if static is not None and request.method in ("GET", "HEAD"):
+            return Response(static.body, status=200, content_type=static.content_type)
+        return None
+
     def handle(self, request: Request) -> Response:
         raw_uri = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path)
-        match = match_route(self.routes, request.method, raw_uri.split("?", 1)[0])
+        raw_path = raw_uri.split("?", 1)[0]
+        early = self._answered_by_front(request, raw_path)
+        if early is not None:
+            return early
+        match = match_route(self.routes, request.method, raw_path)
         if match is None:
-            return _json_response(404, NOT_FOUND)
+            return error_response(ROUTE_NOT_FOUND)
         request_id = _request_id()
         request.environ["local.request_id"] = request_id
         event = build_event(
@@ -391,10 +542,12 @@ class HttpFront:
         try:
             result = self.invoke(match.route.function, event)
         except Exception as exc:  # noqa: BLE001 - any function failure is API Gateway's 500
+            if self._stopping:  # the services behind the function went away under it
+                return error_response(STOPPING, {"Connection": "close"})
             LOG.warning("%s -> %s failed: %s", match.route.route_key, match.route.function, exc)
-            return _json_response(500, INTERNAL_ERROR)
+            return error_response(INTERNAL_ERROR)
         try:
             return to_response(result)
         except MalformedResponseError as exc:
             LOG.warning("%s -> %s: malformed response: %s", match.route.route_key, match.route.function, exc)
-            return _json_response(500, INTERNAL_ERROR)
+            return error_response(INTERNAL_ERROR)

@@ -14,6 +14,7 @@ from flask import Flask, Response
 from PIL import Image
 from werkzeug.serving import make_server
 
+from local.http_front import StaticFile
 from local.sandboxes.common import RunningServer
 
 SAMPLE_PRODUCT = Path(__file__).parent / "assets" / "sample-product.png"
@@ -28,6 +29,11 @@ def _encodings() -> dict[str, bytes]:
         (image.convert("RGB") if fmt == "JPEG" else image).save(buffer, fmt, quality=90)
         out[ext] = buffer.getvalue()
     return out
+
+
+def sample_files() -> dict[str, StaticFile]:
+    """The sample product image as PNG, JPEG and WebP, by file name (what the local stack serves)."""
+    return {f"product.{ext}": StaticFile(body, CONTENT_TYPES[ext]) for ext, body in _encodings().items()}
 
 
 class SampleShop:

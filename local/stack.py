@@ -12,27 +12,33 @@
 Local-only settings (loopback URLs allowed, poll intervals and the deadline in seconds) are
 passed as template parameters or extra environment; the deployed template never sets them.
 
-``python -m local.stack serve`` (``make local``) serves it until stopped.
+``python -m local.stack serve`` (``make local``) serves it until SIGTERM or SIGINT (Ctrl-C).
+Its ports come from the environment (:data:`PORT_VARIABLES`); until the stack is provisioned the
+API answers 503 ``starting``, and the ready line is printed once it serves. The console shows one
+line per job event; the functions' routine logs and metrics stay out of it, errors do not.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Final, Self, TextIO
 
 from local.cfn import Template
 from local.http_front import HttpFront
 from local.moto_runtime import MotoRuntime
 from local.provision import Provisioned, provision
+from local.sample_shop import sample_files
 from local.sandboxes import DEFAULT_PORTS, Sandboxes, credentials_text, start_sandboxes
 from local.sandboxes.creatify import CreatifySettings
 from local.sandboxes.jogg import JoggSettings
@@ -59,6 +65,56 @@ LOCAL_ONLY_ENVIRONMENT = {
 
 #: for the demo: the functions' logs and metrics stay out of the way of its own output
 QUIET_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+#: ``make local``: no EMF metric lines (nothing reads them on one machine) and no routine INFO
+#: logs; warnings and errors of the functions still show
+SERVE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+#: Powertools' metric warnings that say nothing about the job (a function with no metric to
+#: flush, a dimension set twice): noise on a developer's console
+METRIC_NOISE = (
+    r"No application metrics to publish",
+    r"Dimension '.*' has already been added",
+    r"The dimension .* doesn't meet the requirements",
+    r"Dimension .* has empty name or value",
+    r"Empty dimensions dictionary provided",
+)
+
+#: where ``make local`` takes each port from; 0 means any free port
+PORT_VARIABLES: Final = {
+    "api": "MEDIAJOBS_API_PORT",
+    "moto": "MEDIAJOBS_MOTO_PORT",
+    "creatify": "CREATIFY_SANDBOX_PORT",
+    "jogg": "JOGG_SANDBOX_PORT",
+    "prodvisual": "PRODVISUAL_SANDBOX_PORT",
+}
+DEFAULT_API_PORT: Final = 3000
+#: seconds ``make local`` gives itself to stop once told; then it exits whatever is still running
+STOP_GRACE_SECONDS: Final = 6.0
+SAMPLES_PREFIX: Final = "/samples/"
+
+
+class PortError(ValueError):
+    """A port variable that is not a port number."""
+
+
+def ports_from_environment(environ: Mapping[str, str]) -> dict[str, int]:
+    """Every port of the stack: its variable if set (0: a free port), else the default."""
+    defaults = {"api": DEFAULT_API_PORT, "moto": 0, **DEFAULT_PORTS}
+    ports: dict[str, int] = {}
+    for name, variable in PORT_VARIABLES.items():
+        text = environ.get(variable, "").strip()
+        if not text:
+            ports[name] = defaults[name]
+            continue
+        try:
+            port = int(text)
+        except ValueError:
+            raise PortError(f"{variable}={text!r} is not a port number") from None
+        if not 0 <= port <= 65535:
+            raise PortError(f"{variable}={port} is not between 0 and 65535")
+        ports[name] = port
+    return ports
 
 
 @dataclass(frozen=True)
@@ -153,8 +209,13 @@ class LocalStack:
         environ: Mapping[str, str] | None = None,
         quiet: bool = False,
         parameters: Mapping[str, str] | None = None,
+        moto_port: int | None = None,
+        serve_environment: bool = False,
     ) -> None:
         self.quiet = quiet
+        #: the functions log like ``make local`` wants (:data:`SERVE_ENVIRONMENT`)
+        self.serve_environment = serve_environment
+        self.moto_port = moto_port or None
         #: template parameters over the local defaults (e.g. ``{"ProviderTimeoutSeconds": "2"}``)
         self.parameter_overrides = dict(parameters or {})
         self.api_host = api_host
@@ -181,9 +242,15 @@ class LocalStack:
         self.sandboxes = start_sandboxes(
             self.sandbox_ports, creatify=creatify, jogg=jogg, prodvisual=prodvisual
         )
-        self.runtime = MotoRuntime().start()
+        self.runtime = MotoRuntime(port=self.moto_port).start()
+        # the front binds first (the template needs its URL) and answers 503 until provisioned
         self.front = HttpFront(
-            self.template.routes, self._invoke_route, host=self.api_host, port=self.api_port
+            self.template.routes,
+            self._invoke_route,
+            host=self.api_host,
+            port=self.api_port,
+            static={SAMPLES_PREFIX + name: file for name, file in sample_files().items()},
+            ready=False,
         )
         try:
             self.provisioned = provision(
@@ -194,6 +261,8 @@ class LocalStack:
                 project_root=ROOT,
             )
             environment = self.runtime.env() | self.provisioned.environment() | LOCAL_ONLY_ENVIRONMENT
+            if self.serve_environment:
+                environment |= SERVE_ENVIRONMENT
             if self.quiet:
                 environment |= QUIET_ENVIRONMENT
             self._saved_environment = {key: os.environ.get(key) for key in environment}
@@ -211,18 +280,18 @@ class LocalStack:
 
             self.webhook_secret = generate_secret()
             self.set_tenant_webhooks(DEFAULT_TENANT, secrets=[self.webhook_secret])
+            self.front.mark_ready()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def stop(self) -> None:
-        for key, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_environment = {}
+    def stop(self, *, restore_environment: bool = True) -> None:
+        """Stop the front first (no new request), then moto and the sandboxes.
+
+        ``restore_environment=False`` leaves the stack's environment in place for the requests
+        still running (a process that exits right after, like ``make local``, has no use for it).
+        """
         if self.front is not None:
             self.front.stop()
             self.front = None
@@ -232,6 +301,13 @@ class LocalStack:
         if self.sandboxes is not None:
             self.sandboxes.stop()
             self.sandboxes = None
+        if restore_environment:
+            for key, value in self._saved_environment.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_environment = {}
 
     def __enter__(self) -> Self:
         return self.start()
@@ -245,6 +321,10 @@ class LocalStack:
     def api_url(self) -> str:
         assert self.front is not None, "the stack is not started"  # noqa: S101 - programming error
         return self.front.base_url
+
+    def sample_url(self, name: str = "product.png") -> str:
+        """A sample file the stack's own front serves (``product.png``, ``.jpg``, ``.webp``)."""
+        return f"{self.api_url}{SAMPLES_PREFIX}{name}"
 
     @property
     def state_machine_arn(self) -> str:
@@ -398,25 +478,203 @@ class LocalStack:
                 f"AWS services (moto): {self.runtime.endpoint_url if self.runtime else '-'}",
                 f"State machine: {self.state_machine_arn}",
                 f"Client webhook secret (tenant {DEFAULT_TENANT}): {self.webhook_secret}",
+                f"Jobs table: {self.table_name}",
+                f"Sample product image: {self.sample_url()}",
                 "Provider sandboxes:",
                 credentials_text(self.sandboxes),
             ]
         )
 
 
-def main() -> None:
+class JobConsole:
+    """One readable line per job event on the console: accepted, each status change, the end.
+
+    It reads the job records the functions write (what ``GET /v1/jobs/{id}`` answers), so it sees
+    every job, whichever way it was created (API, upload, batch, regenerate).
+    """
+
+    def __init__(self, stack: LocalStack, out: TextIO | io.TextIOBase, *, interval: float = 0.5) -> None:
+        self.stack = stack
+        self.out = out
+        self.interval = interval
+        self._seen: dict[str, tuple[str, str | None]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="job-console", daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except (BotoCoreError, ClientError) as exc:
+                if self._stop.is_set():
+                    return
+                print(f"job console: could not read the jobs table: {exc}", file=sys.stderr, flush=True)
+
+    def poll(self) -> list[str]:
+        """Print (and return) a line for each job whose status or stage changed since the last poll."""
+        lines = [line for item in self._job_items() for line in self._lines(item)]
+        for line in lines:
+            print(line, file=self.out, flush=True)
+        return lines
+
+    def _job_items(self) -> list[dict[str, Any]]:
+        table = self.stack.runtime.resource("dynamodb").Table(self.stack.table_name)  # type: ignore[union-attr]
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "sk = :job",
+            "ExpressionAttributeValues": {":job": "JOB"},
+        }
+        while True:
+            answer = table.scan(**kwargs)
+            items += answer.get("Items", [])
+            if "LastEvaluatedKey" not in answer:
+                return sorted(items, key=lambda i: str(i.get("updated_at", "")))
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _lines(self, item: Mapping[str, Any]) -> list[str]:
+        job_id = str(item.get("job_id", ""))
+        status = str(item.get("status", "?"))
+        task = item.get("task") or {}
+        stage = str(task["stage"]) if isinstance(task, dict) and task.get("stage") else None
+        before = self._seen.get(job_id)
+        if before == (status, stage):
+            return []
+        self._seen[job_id] = (status, stage)
+        spec = item.get("spec") or {}
+        provider = str(spec.get("provider", "?")) if isinstance(spec, dict) else "?"
+        head = f"job {job_id} {provider:<10}"
+        # a job first seen past queued (it started within one poll) was still accepted first
+        lines = [f"{head} accepted"] if before is None else []
+        if status != "queued":
+            lines.append(self._status_line(head, status, stage, item))
+        return lines
+
+    @staticmethod
+    def _status_line(head: str, status: str, stage: str | None, item: Mapping[str, Any]) -> str:
+        if status == "succeeded":
+            outputs = item.get("outputs") or []
+            kinds = ", ".join(sorted({str(o.get("kind", "?")) for o in outputs if isinstance(o, dict)}))
+            return f"{head} succeeded: {len(outputs)} output(s) ({kinds or 'none'})"
+        if status == "failed":
+            error = item.get("error") or {}
+            return f"{head} failed: {error.get('code', '?')}: {error.get('message', '')}"
+        return f"{head} {status}" + (f" ({stage})" if stage else "")
+
+
+class WithoutMetricLines(io.TextIOBase):
+    """A text stream that passes every line on except CloudWatch EMF metric documents.
+
+    Powertools prints its cold-start metric even with ``POWERTOOLS_METRICS_DISABLED``; no reader
+    of EMF exists on one machine, so ``make local`` drops those lines from its console.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            *lines, self._pending = self._pending.split("\n")
+            for line in lines:
+                if not line.startswith('{"_aws":'):
+                    self._out.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._out.flush()
+
+
+def _quiet_metric_warnings() -> None:
+    for message in METRIC_NOISE:
+        warnings.filterwarnings("ignore", message=message)
+
+
+def _stop_on_signal(stack: LocalStack, console: list[JobConsole]) -> None:
+    """Wait (in a thread of its own) for SIGTERM or SIGINT, stop the stack, and exit.
+
+    The signals are blocked in every thread and taken here with ``sigwait``: no Python handler
+    runs in the middle of other code (setting an Event from a handler can deadlock on its lock).
+    Stopping has :data:`STOP_GRACE_SECONDS`; the process then exits whatever is still running
+    (an in-process Lambda cannot be interrupted), which frees every port.
+    """
+    received = signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    print(f"{signal.Signals(received).name}: stopping the local stack", file=sys.stderr, flush=True)
+
+    def stop_everything() -> None:
+        for running in console:
+            running.stop()
+        stack.stop(restore_environment=False)
+
+    stopper = threading.Thread(target=stop_everything, name="stopping", daemon=True)
+    stopper.start()
+    stopper.join(timeout=STOP_GRACE_SECONDS)
+    if stopper.is_alive():
+        print("the local stack did not stop in time: exiting anyway", file=sys.stderr, flush=True)
+    print("stopped", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # before any thread starts, so that every thread inherits the mask and only sigwait sees them
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     parser = argparse.ArgumentParser(description="Serve the mediajobs local stack until stopped.")
     parser.add_argument("command", choices=["serve"])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("MEDIAJOBS_API_PORT", "3000")))
-    args = parser.parse_args()
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalStack(api_port=args.port, sandbox_ports=DEFAULT_PORTS) as stack:
-        print(stack.describe(), flush=True)
-        print("Ctrl-C to stop.", flush=True)
-        stop.wait()
+    parser.add_argument(
+        "--port", type=int, help=f"the API's port (default: ${PORT_VARIABLES['api']} or 3000)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        ports = ports_from_environment(os.environ)
+    except PortError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.port is not None:
+        ports["api"] = args.port
+    _quiet_metric_warnings()
+    sys.stdout = WithoutMetricLines(sys.stdout)
+    stack = LocalStack(
+        api_port=ports["api"],
+        moto_port=ports["moto"],
+        sandbox_ports={name: ports[name] for name in DEFAULT_PORTS},
+        serve_environment=True,
+    )
+    console: list[JobConsole] = []
+    threading.Thread(
+        target=_stop_on_signal, args=(stack, console), name="stop-on-signal", daemon=True
+    ).start()
+    print(
+        "mediajobs local stack: starting (the API answers 503 starting until it is ready)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"error: the local stack could not start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(stack.describe(), flush=True)
+    console.append(JobConsole(stack, sys.stdout).start())
+    print(f"mediajobs local stack ready: {stack.api_url} (Ctrl-C to stop)", flush=True)
+    threading.Event().wait()  # the stop-on-signal thread ends the process
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,8 @@
 ``TABLE`` is the stack's ``JobsTableName`` output (default: the ``JOBS_TABLE`` environment
 variable). Credentials, region and endpoint come from boto3's usual sources, so
 ``AWS_ENDPOINT_URL`` points it at the local stack; ``--region`` and ``--endpoint-url`` override
-them. ``create`` prints the new key once: it cannot be shown again. ``list`` shows key ids, names
+them. stdout is the JSON answer only (``... create --tenant acme | jq -r .key``); logs and errors
+go to stderr. ``create`` prints the new key once: it cannot be shown again. ``list`` shows key ids, names
 and dates, never a key. A revoked key is refused (401) within 60 seconds (the API's lookup cache).
 
 Rotation without downtime: ``create`` a second key, move the clients to it, ``revoke`` the old one.
@@ -16,7 +17,6 @@ Rotation without downtime: ``create`` a second key, move the clients to it, ``re
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,6 +31,7 @@ if LAYER not in sys.path:
     sys.path.insert(0, LAYER)
 
 from mediajobs.api.keys import ApiKeyError, ApiKeyRecord, ApiKeyStore  # noqa: E402 - after the path
+from scripts.operator_output import logs_to_stderr, print_answer  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -92,7 +93,11 @@ def run(args: argparse.Namespace, table: Table) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
+    with logs_to_stderr():
+        return _main(argv, os.environ if environ is None else environ)
+
+
+def _main(argv: Sequence[str] | None, environ: Mapping[str, str]) -> int:
     args = parser().parse_args(argv)
     table_name = args.table or environ.get("JOBS_TABLE")
     if not table_name:
@@ -104,7 +109,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except (ApiKeyError, BotoCoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(json.dumps(answer, indent=2))
+    print_answer(answer)
     return 0
 
 

@@ -17,7 +17,6 @@ drops the older one); a tenant's first secret is made by ``rotate`` or ``set-url
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
 from mediajobs.notifications.models import NotificationError, TenantWebhooks
 from mediajobs.notifications.signing import generate_secret
 from mediajobs.notifications.store import NotificationStore
+from scripts.operator_output import logs_to_stderr, print_answer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -119,6 +119,11 @@ def run(args: argparse.Namespace, table: Table) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with logs_to_stderr():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     dynamodb = boto3.resource("dynamodb", region_name=args.region, endpoint_url=args.endpoint_url)
     try:
@@ -126,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotificationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(answer, indent=2))
+    print_answer(answer)
     return 0
 
 

@@ -106,7 +106,9 @@ def test_greedy_route_and_base64_response(http: httpx.Client) -> None:
 def test_not_found_and_function_errors(http: httpx.Client) -> None:
     for method, path in [("GET", "/nope"), ("DELETE", "/items"), ("GET", "/items/1/2")]:
         response = http.request(method, path)
-        assert (response.status_code, response.json()) == (404, {"message": "Not Found"}), (method, path)
+        assert response.status_code == 404, (method, path)
+        assert response.json()["error"]["code"] == "route_not_found", (method, path)
     for path in ("/items/boom", "/items/malformed"):
         response = http.get(path)
-        assert (response.status_code, response.json()) == (500, {"message": "Internal Server Error"}), path
+        assert response.status_code == 500, path
+        assert response.json()["error"]["code"] == "internal_error", path

@@ -19,13 +19,13 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
-from mediajobs.api.routes import batches, job_actions, jobs, providers, uploads
+from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
 PUBLIC_PREFIXES = ("/p/",)
-#: the API's description holds no secret: readable without a key
-PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs"})
+#: readable without a key: the API's description (it holds no secret) and its health
+PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", health.HEALTH_PATH})
 #: Swagger UI's files for the docs page: the console function's copy of swagger-ui-dist (same origin)
 SWAGGER_BASE_URL = "/console/swagger-ui"
 PROVIDER_TAGS = frozenset({"creatify", "jogg", "prodvisual"})
@@ -128,6 +128,7 @@ def build_app(
     job_actions.register(app, services)
     providers.register(app, services)
     uploads.register(app, services)
+    health.register(app)
 
     # security [{}]: no key needed (the document holds no secret)
     @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"], security=[{}])
