@@ -29,8 +29,6 @@ import io
 import json
 import logging
 import re
-import secrets
-import string
 import sys
 import threading
 import zipfile
@@ -317,6 +315,15 @@ class Provisioned:
 #: Properties that do not make a resource depend on what they name (applied after all resources):
 #: a bucket's notifications name functions that may name the bucket.
 _LATE_PROPERTIES: Final = {"AWS::S3::Bucket": ("NotificationConfiguration",)}
+
+_PASSWORD_FLAGS: Final = (
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "ExcludeLowercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
 
 #: What is created in moto, by resource type (everything else gets synthetic Ref / GetAtt values).
 _CREATORS: Final = {
@@ -760,13 +767,29 @@ class _Provisioner:
         name = str(p.get("Name") or _physical_name(self.stack_name, logical_id, 512))
         value = p.get("SecretString")
         if value is None:
-            value = _generate_secret(p.get("GenerateSecretString") or {})
+            value = self.generate_secret(p.get("GenerateSecretString") or {})
         args: dict[str, Any] = {"Name": name, "SecretString": _text(value, f"{logical_id}.SecretString")}
         if "Description" in p:
             args["Description"] = p["Description"]
         arn = self.client("secretsmanager").create_secret(**args)["ARN"]
         self.record(logical_id, arn, {"Id": arn, "Arn": arn}, created=True)
         self.result.secrets[logical_id] = arn
+
+    def generate_secret(self, spec: Mapping[str, Any]) -> str:
+        """``GenerateSecretString``: the password comes from Secrets Manager's GetRandomPassword."""
+        options: dict[str, Any] = {}
+        if "PasswordLength" in spec:
+            options["PasswordLength"] = int(spec["PasswordLength"])
+        if "ExcludeCharacters" in spec:
+            options["ExcludeCharacters"] = str(spec["ExcludeCharacters"])
+        for flag in _PASSWORD_FLAGS:
+            if flag in spec:
+                options[flag] = str(spec[flag]).lower() == "true"
+        password: str = self.client("secretsmanager").get_random_password(**options)["RandomPassword"]
+        document, generated_key = spec.get("SecretStringTemplate"), spec.get("GenerateStringKey")
+        if not document or not generated_key:
+            return password
+        return json.dumps({**json.loads(str(document)), str(generated_key): password})
 
     def ssm_parameter(self, logical_id: str) -> None:
         p = self.props(logical_id, "Name", "Type", "Value", "Description")
@@ -982,20 +1005,3 @@ def _placeholder_zip(handler: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(f"{module}.py", "# the local stack runs this function in-process\n")
     return buffer.getvalue()
-
-
-def _generate_secret(spec: Mapping[str, Any]) -> str:
-    length = int(spec.get("PasswordLength", 32))
-    alphabet = string.ascii_letters + string.digits
-    if str(spec.get("ExcludePunctuation", "false")).lower() != "true":
-        alphabet += "!#$%&()*+,-./:;<=>?@[]^_{|}~"
-    excluded = str(spec.get("ExcludeCharacters", ""))
-    alphabet = "".join(c for c in alphabet if c not in excluded)
-    password = "".join(secrets.choice(alphabet) for _ in range(length))
-    template = spec.get("SecretStringTemplate")
-    key = spec.get("GenerateStringKey")
-    if template and key:
-        document = json.loads(str(template))
-        document[str(key)] = password
-        return json.dumps(document)
-    return password

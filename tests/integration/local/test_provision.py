@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+from local.cfn import Template, load_template_text
+from local.provision import provision
 
 from tests.integration.local.conftest import STACK, LocalStack
 
@@ -137,3 +141,28 @@ def test_sam_generated_bucket_notification_targets_the_function(local_stack: Loc
     assert notification["LambdaFunctionArn"] == provisioned.functions["UploadFunction"].arn
     assert notification["Events"] == ["s3:ObjectCreated:*"]
     assert notification["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "uploads/"}]
+
+
+def test_generated_secret_follows_its_template(local_stack: LocalStack, tmp_path: Path) -> None:
+    template = Template(
+        load_template_text(
+            """
+Resources:
+  Generated:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      GenerateSecretString:
+        SecretStringTemplate: '{"username": "svc"}'
+        GenerateStringKey: password
+        PasswordLength: 24
+        ExcludePunctuation: true
+"""
+        ),
+        base_dir=tmp_path,
+    )
+    provisioned = provision(template, local_stack.runtime, stack_name="generated", register_handlers=False)
+    value = local_stack.client("secretsmanager").get_secret_value(SecretId=provisioned.secrets["Generated"])
+    document = json.loads(value["SecretString"])
+    assert document["username"] == "svc"
+    assert len(document["password"]) == 24
+    assert document["password"].isalnum()
