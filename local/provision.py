@@ -1,23 +1,49 @@
 """Create in moto what a SAM template declares, and wire the functions to in-process handlers.
 
-:func:`provision` walks the template's resources in dependency order (Ref / GetAtt / Sub /
-DependsOn), resolves their properties with :mod:`local.cfn` and creates them through boto3
-against a running :class:`~local.moto_runtime.MotoRuntime`:
+:func:`provision` hands a SAM template to SAM's own translator (``samtranslator``, through
+:meth:`local.cfn.Template.to_cloudformation`): Globals, function events, implicit roles, layers
+and state machines come out as plain CloudFormation, exactly what ``sam deploy`` would create.
+It then walks those resources in dependency order (Ref / GetAtt / Sub / DependsOn), resolves
+their properties with :mod:`local.cfn` and creates them through boto3 against a running
+:class:`~local.moto_runtime.MotoRuntime`:
 
-* ``AWS::DynamoDB::Table`` / ``AWS::Serverless::SimpleTable``, ``AWS::S3::Bucket`` (notifications
-  included, also those from functions' ``S3`` events), ``AWS::SQS::Queue``,
-  ``AWS::Events::EventBus``, ``AWS::Events::Rule`` (SQS targets), ``AWS::SecretsManager::Secret``,
-  ``AWS::SSM::Parameter``;
-* ``AWS::Serverless::Function``: an IAM role, ``lambda.create_function`` (dummy zip, no Layers)
-  and an in-process handler (:class:`ModuleHandler`) registered with the runtime; ``HttpApi``
-  events become :attr:`Provisioned.routes`, ``SQS`` / ``DynamoDB`` / ``Kinesis`` events become
-  event source mappings;
-* ``AWS::Serverless::StateMachine`` / ``AWS::StepFunctions::StateMachine`` (definition file or
-  inline, ``DefinitionSubstitutions`` applied, ``Name`` honoured).
+* ``AWS::DynamoDB::Table`` (indexes, stream, TTL), ``AWS::S3::Bucket`` (notifications, applied
+  last: they name functions that may name the bucket), ``AWS::SQS::Queue``,
+  ``AWS::Events::EventBus``, ``AWS::Events::Rule`` (SQS targets), ``AWS::SecretsManager::Secret``
+  (``GenerateSecretString`` through GetRandomPassword), ``AWS::SSM::Parameter``, ``AWS::IAM::Role``;
+* ``AWS::Lambda::Function``: ``lambda.create_function`` (dummy zip, no Layers) and an in-process
+  handler (:class:`ModuleHandler`) for its local code folder, with its layers' folders on the
+  path; ``AWS::Lambda::EventSourceMapping`` as declared;
+* ``AWS::StepFunctions::StateMachine`` (definition file or inline, ``DefinitionSubstitutions``
+  applied).
 
-What has no local meaning (log groups, bucket policies, API Gateway resources, layers, IAM,
+The functions' ``HttpApi`` events become :attr:`Provisioned.routes` for the local HTTP front.
+What has no local meaning (log groups, bucket policies, API Gateway, layers, permissions,
 alarms...) is skipped with a debug note, but still gets ``Ref`` / ``GetAtt`` values so that
 whatever refers to it resolves.
+
+Why not moto's own CloudFormation (``cloudformation.create_stack`` on the translated template)?
+Tried with moto 5.2.5 on this project's template.yaml: the stack reaches CREATE_COMPLETE, but
+
+* ``AWS::StepFunctions::StateMachine`` lands in moto's plain Step Functions backend, while with
+  execution turned on the API answers from the interpreter's backend: the machines are not
+  there (describe fails, list is empty); ``DefinitionSubstitutions`` and
+  ``DefinitionS3Location`` are ignored as well;
+* ``AWS::SecretsManager::Secret``, ``AWS::ApiGatewayV2::*``, ``AWS::S3::BucketPolicy`` and
+  ``AWS::CloudWatch::Alarm`` are not supported: a ``Ref`` to them silently drops the property
+  that holds it, and ``!Sub "https://${HttpApi}..."`` stays literally ``${HttpApi}``;
+* ``Ref`` of an ``AWS::Events::EventBus`` is moto's Python object: a function whose environment
+  holds it makes every later Lambda API call answer 500;
+* ``AWS::S3::Bucket`` ignores ``NotificationConfiguration`` (the upload trigger never fires),
+  public access block, lifecycle and ownership; ``AWS::DynamoDB::Table`` ignores
+  ``TimeToLiveSpecification``; ``Number`` parameters reach the Lambda environment as numbers;
+* a reference cycle (bucket -> notification -> function -> bucket) recurses until the server
+  answers 500 instead of naming the cycle.
+
+Working around each of these would take more code than creating the resources directly, so the
+creation stays here; ``tests/integration/local/test_moto_cloudformation_limits.py`` pins the gaps
+and fails when a moto upgrade closes one. cfn-lint's template model was not used either: it
+reads conditions and Globals to lint them, not to evaluate them with parameter values.
 """
 
 from __future__ import annotations
