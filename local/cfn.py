@@ -14,7 +14,10 @@ template into plain CloudFormation (functions with their roles, event source map
 notifications, state machines, layers, HTTP APIs), and :meth:`Template.properties` merges
 ``Globals`` with its ``Globals`` plugin. The YAML loader stays ours: samtranslator's
 ``yaml_parse`` registers its tag constructor on PyYAML's global ``SafeLoader`` and reads
-``2010-09-09`` as a date.
+``2010-09-09`` as a date. So does the resolver: the SAM CLI's own (``samcli.lib.intrinsic_resolver``,
+behind ``sam local``) is internal to the CLI, has no ``Fn::ToJsonString`` / ``Fn::Length`` /
+``Fn::Cidr``, turns ``AWS::NoValue`` into ``None`` instead of removing the key, and answers
+made-up values where this one names what it cannot resolve.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ Tried with moto 5.2.5 on this project's template.yaml: the stack reaches CREATE_
   that holds it, and ``!Sub "https://${HttpApi}..."`` stays literally ``${HttpApi}``;
 * ``Ref`` of an ``AWS::Events::EventBus`` is moto's Python object: a function whose environment
   holds it makes every later Lambda API call answer 500;
-* ``AWS::S3::Bucket`` ignores ``NotificationConfiguration`` (the upload trigger never fires),
-  public access block, lifecycle and ownership; ``AWS::DynamoDB::Table`` ignores
-  ``TimeToLiveSpecification``; ``Number`` parameters reach the Lambda environment as numbers;
-* a reference cycle (bucket -> notification -> function -> bucket) recurses until the server
-  answers 500 instead of naming the cycle.
+* ``AWS::S3::Bucket`` ignores ``NotificationConfiguration`` (the upload trigger never fires);
+  ``AWS::DynamoDB::Table`` ignores ``TimeToLiveSpecification``; ``Number`` parameters reach the
+  Lambda environment as numbers;
+* the test fixture's bucket -> notification -> function -> bucket cycle (real CloudFormation
+  refuses it too; here notifications are applied last) makes moto recurse until it answers 500.
 
 Working around each of these would take more code than creating the resources directly, so the
 creation stays here; ``tests/integration/local/test_moto_cloudformation_limits.py`` pins the gaps
@@ -89,15 +89,6 @@ __all__ = [
 ]
 
 LOG = logging.getLogger(__name__)
-
-LAMBDA_TRUST: Final = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 
 #: Resource types that have no local meaning: not created, given synthetic Ref/GetAtt values.
 SKIPPED_TYPES: Final = frozenset(
