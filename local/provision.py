@@ -23,8 +23,8 @@ alarms...) is skipped with a debug note, but still gets ``Ref`` / ``GetAtt`` val
 whatever refers to it resolves.
 
 Why not moto's own CloudFormation (``cloudformation.create_stack`` on the translated template)?
-Tried with moto 5.2.5 on this project's template.yaml: the stack reaches CREATE_COMPLETE in about
-the time this module takes, and DynamoDB tables (indexes, streams), SQS queues, IAM roles, log
+Tried with moto 5.2.5 on this project's template.yaml: the stack reaches CREATE_COMPLETE (in 1.5
+to 3 s; this module takes under 1 s), and DynamoDB tables (indexes, streams), SQS queues, IAM roles, log
 groups, Lambda functions and layers (placeholder zips in S3, no Docker), event source mappings and
 rules are created as declared, but
 
