@@ -7,12 +7,24 @@ against a :class:`ResolveContext` (parameters, pseudo parameters, conditions, ma
 of provisioned resources). :class:`Template` gives the resources by type, the parameters, the
 function properties with SAM ``Globals`` merged in, and the HTTP API routes declared by the
 functions' ``HttpApi`` events.
+
+What SAM itself defines is left to SAM's own translator (``samtranslator``, the library behind
+``sam validate`` and the CloudFormation transform): :meth:`Template.to_cloudformation` turns the
+template into plain CloudFormation (functions with their roles, event source mappings and bucket
+notifications, state machines, layers, HTTP APIs), and :meth:`Template.properties` merges
+``Globals`` with its ``Globals`` plugin. The YAML loader stays ours: samtranslator's
+``yaml_parse`` registers its tag constructor on PyYAML's global ``SafeLoader`` and reads
+``2010-09-09`` as a date. So does the resolver: the SAM CLI's own (``samcli.lib.intrinsic_resolver``,
+behind ``sam local``) is internal to the CLI, has no ``Fn::ToJsonString`` / ``Fn::Length`` /
+``Fn::Cidr``, turns ``AWS::NoValue`` into ``None`` instead of removing the key, and answers
+made-up values where this one names what it cannot resolve.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import functools
 import ipaddress
 import json
 import re
@@ -21,11 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import boto3
 import yaml
+from samtranslator.parser.parser import Parser
+from samtranslator.plugins.globals.globals import Globals
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.translator import Translator
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_REGION",
+    "LOCAL_ARTIFACTS",
     "NO_VALUE",
     "CfnError",
     "CfnLoader",
@@ -35,13 +53,26 @@ __all__ = [
     "ResourceValues",
     "Template",
     "load_template_text",
-    "merge_globals",
     "references",
     "resolve",
 ]
 
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_ACCOUNT_ID: Final = "123456789012"
+
+#: samtranslator takes only S3 locations for code, layer content and definitions: a local path P
+#: is handed to it as ``s3://local-artifacts/P``, so the translated template names the local
+#: folder or file as the key in this (never created) bucket.
+LOCAL_ARTIFACTS: Final = "local-artifacts"
+
+#: SAM properties that name a local folder or file (the values are S3 URIs once packaged).
+_LOCAL_PATHS: Final = {
+    "AWS::Serverless::Function": "CodeUri",
+    "AWS::Serverless::LayerVersion": "ContentUri",
+    "AWS::Serverless::StateMachine": "DefinitionUri",
+    "AWS::Serverless::Api": "DefinitionUri",
+    "AWS::Serverless::HttpApi": "DefinitionUri",
+}
 
 
 class CfnError(Exception):
@@ -501,40 +532,6 @@ def references(value: Any) -> set[str]:
     return found
 
 
-# --- SAM globals -----------------------------------------------------------------------------------
-
-_GLOBALS_SECTIONS: Final = {
-    "AWS::Serverless::Function": "Function",
-    "AWS::Serverless::Api": "Api",
-    "AWS::Serverless::HttpApi": "HttpApi",
-    "AWS::Serverless::SimpleTable": "SimpleTable",
-    "AWS::Serverless::LayerVersion": "LayerVersion",
-    "AWS::Serverless::StateMachine": "StateMachine",
-}
-
-
-def _is_intrinsic(value: Any) -> bool:
-    return isinstance(value, dict) and _intrinsic_name(value) is not None
-
-
-def merge_globals(global_value: Any, local_value: Any) -> Any:
-    """Merge a Globals value into a resource's value the way SAM does.
-
-    Maps merge key by key (recursively), lists concatenate (globals first), and anything else (or
-    a type mismatch, or an intrinsic function on either side) takes the resource's own value.
-    """
-    if _is_intrinsic(global_value) or _is_intrinsic(local_value):
-        return copy.deepcopy(local_value)
-    if isinstance(global_value, dict) and isinstance(local_value, dict):
-        merged = copy.deepcopy(global_value)
-        for key, item in local_value.items():
-            merged[key] = merge_globals(merged[key], item) if key in merged else copy.deepcopy(item)
-        return merged
-    if isinstance(global_value, list) and isinstance(local_value, list):
-        return copy.deepcopy(global_value) + copy.deepcopy(local_value)
-    return copy.deepcopy(local_value)
-
-
 # --- template ------------------------------------------------------------------------------------
 
 
@@ -609,16 +606,24 @@ class Template:
         return {lid: r for lid, r in self.resources.items() if r.type in types}
 
     def properties(self, logical_id: str) -> dict[str, Any]:
-        """A resource's properties with the matching SAM ``Globals`` section merged in."""
+        """A resource's properties with the matching SAM ``Globals`` section merged in (by SAM)."""
         resource = self.resources[logical_id]
-        section = _GLOBALS_SECTIONS.get(resource.type)
-        global_props = self.globals.get(section) if section else None
-        if not global_props:
-            return copy.deepcopy(resource.properties)
-        merged = merge_globals(global_props, resource.properties)
+        properties = copy.deepcopy(resource.properties)
+        if not self.globals:
+            return properties
+        merged = self._sam_globals.merge(resource.type, properties, logical_id)
         if not isinstance(merged, dict):
-            raise CfnError(f"Globals.{section} must be a mapping")
+            raise CfnError(f"{logical_id}: the Globals do not merge into a mapping")
         return merged
+
+    @functools.cached_property
+    def _sam_globals(self) -> Globals:
+        try:
+            return Globals(copy.deepcopy(self.body))
+        except InvalidDocumentException as exc:
+            raise CfnError(_sam_errors(exc)) from exc
+        except Exception as exc:  # samtranslator raises its own exception types for a bad section
+            raise CfnError(f"Globals: {exc}") from exc
 
     @property
     def functions(self) -> dict[str, dict[str, Any]]:
@@ -647,6 +652,42 @@ class Template:
                 version = str(props.get("PayloadFormatVersion", "2.0"))
                 routes.append(HttpRoute(method, path, logical_id, name, version))
         return routes
+
+    # SAM -> CloudFormation
+
+    def to_cloudformation(
+        self, parameters: Mapping[str, Any] | None = None, *, region: str = DEFAULT_REGION
+    ) -> Template:
+        """The template as plain CloudFormation, translated by SAM (a copy if it has no SAM transform).
+
+        Local paths (CodeUri, ContentUri, DefinitionUri) come out as S3 locations in the
+        :data:`LOCAL_ARTIFACTS` bucket whose key is the path.
+        """
+        body = copy.deepcopy(self.body)
+        if not self.transform:
+            return Template(body, self.base_dir)
+        _as_artifact((body.get("Globals") or {}).get("Function") or {}, "CodeUri")
+        for spec in (body.get("Resources") or {}).values():
+            key = _LOCAL_PATHS.get(str(spec.get("Type")))
+            if key:
+                _as_artifact(spec.setdefault("Properties", {}), key)
+        translator = Translator(
+            managed_policy_map=None,
+            sam_parser=Parser(),
+            plugins=[],
+            boto_session=boto3.Session(region_name=region),
+        )
+        try:
+            translated = translator.translate(
+                sam_template=body,
+                parameter_values=self.parameter_values(parameters),
+                get_managed_policy_map=dict,
+            )
+        except InvalidDocumentException as exc:
+            raise CfnError(_sam_errors(exc)) from exc
+        finally:
+            translator.metrics.publish()  # to SAM's dummy publisher: else it warns when collected
+        return Template(translated, self.base_dir)
 
     # parameters and context
 
@@ -695,6 +736,16 @@ class Template:
         """False when the resource's ``Condition`` is false."""
         condition = self.resources[logical_id].condition
         return True if condition is None else ctx.condition(condition)
+
+
+def _as_artifact(properties: dict[str, Any], key: str) -> None:
+    value = properties.get(key)
+    if isinstance(value, str) and "://" not in value:
+        properties[key] = f"s3://{LOCAL_ARTIFACTS}/{value}"
+
+
+def _sam_errors(exc: InvalidDocumentException) -> str:
+    return "; ".join(str(getattr(cause, "message", cause)) for cause in exc.causes) or exc.message
 
 
 def _parameter_value(raw: Any, declared_type: str) -> Any:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+from local.cfn import Template, load_template_text
+from local.provision import provision
 
 from tests.integration.local.conftest import STACK, LocalStack
 
@@ -91,8 +95,16 @@ def test_functions_and_what_was_skipped(local_stack: LocalStack) -> None:
     assert not echo.get("Layers"), "moto runs no layers: the hook puts layer folders on sys.path"
     assert set(provisioned.functions) == {"EchoFunction", "HttpFunction", "WorkerFunction", "UploadFunction"}
     assert local_stack.runtime.registered >= {f.name for f in provisioned.functions.values()}
-    skipped = {lid for lid, r in provisioned.resources.items() if not r.created}
-    assert skipped == {"FixtureLayer", "FilesBucketPolicy", "HttpApi", "EchoFunctionLogs"}
+    skipped = {lid: r.type for lid, r in provisioned.resources.items() if not r.created}
+    assert set(skipped.values()) == {
+        "AWS::Lambda::LayerVersion",  # its folder goes on sys.path instead
+        "AWS::Lambda::Permission",
+        "AWS::S3::BucketPolicy",
+        "AWS::ApiGatewayV2::Api",  # the local HTTP front serves the routes
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::Logs::LogGroup",
+    }
+    assert {"FilesBucketPolicy", "HttpApi", "EchoFunctionLogs"} <= set(skipped)
     assert provisioned.ref("EchoFunctionLogs") == f"/aws/lambda/{STACK}-EchoFunction"
     assert provisioned.outputs["FlowArn"] == provisioned.state_machines["FlowStateMachine"]
     assert provisioned.outputs["ApiUrl"].startswith(f"https://{provisioned.ref('HttpApi')}.execute-api.")
@@ -104,3 +116,53 @@ def test_functions_and_what_was_skipped(local_stack: LocalStack) -> None:
         "GET /items/special",
         "ANY /files/{path+}",
     ]
+
+
+def test_sam_generated_roles_and_event_source_mapping_exist(local_stack: LocalStack) -> None:
+    provisioned = local_stack.provisioned
+    worker = provisioned.functions["WorkerFunction"]
+    role = local_stack.client("iam").get_role(RoleName=provisioned.ref("WorkerFunctionRole"))["Role"]
+    assert worker.role_arn == role["Arn"] == provisioned.arn("WorkerFunctionRole")
+    assert "lambda.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"])
+    (mapping,) = local_stack.client("lambda").list_event_source_mappings(FunctionName=worker.name)[
+        "EventSourceMappings"
+    ]
+    assert mapping["EventSourceArn"] == provisioned.arn("WorkQueue")
+    assert mapping["BatchSize"] == 1
+    assert provisioned.ref("WorkerFunctionWork") == mapping["UUID"]
+
+
+def test_sam_generated_bucket_notification_targets_the_function(local_stack: LocalStack) -> None:
+    provisioned = local_stack.provisioned
+    config = local_stack.client("s3").get_bucket_notification_configuration(
+        Bucket=provisioned.buckets["FilesBucket"]
+    )
+    (notification,) = config["LambdaFunctionConfigurations"]
+    assert notification["LambdaFunctionArn"] == provisioned.functions["UploadFunction"].arn
+    assert notification["Events"] == ["s3:ObjectCreated:*"]
+    assert notification["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "uploads/"}]
+
+
+def test_generated_secret_follows_its_template(local_stack: LocalStack, tmp_path: Path) -> None:
+    template = Template(
+        load_template_text(
+            """
+Resources:
+  Generated:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      GenerateSecretString:
+        SecretStringTemplate: '{"username": "svc"}'
+        GenerateStringKey: password
+        PasswordLength: 24
+        ExcludePunctuation: true
+"""
+        ),
+        base_dir=tmp_path,
+    )
+    provisioned = provision(template, local_stack.runtime, stack_name="generated", register_handlers=False)
+    value = local_stack.client("secretsmanager").get_secret_value(SecretId=provisioned.secrets["Generated"])
+    document = json.loads(value["SecretString"])
+    assert document["username"] == "svc"
+    assert len(document["password"]) == 24
+    assert document["password"].isalnum()

@@ -1,4 +1,4 @@
-"""local.cfn: short tags, intrinsic functions, parameters, SAM Globals and routes."""
+"""local.cfn: short tags, intrinsic functions, parameters, SAM Globals, the SAM transform and routes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from local.cfn import (
+    LOCAL_ARTIFACTS,
     NO_VALUE,
     CfnError,
     HttpRoute,
@@ -13,7 +14,6 @@ from local.cfn import (
     ResourceValues,
     Template,
     load_template_text,
-    merge_globals,
     references,
     resolve,
 )
@@ -288,35 +288,121 @@ def test_parameter_constraints(overrides: dict[str, object], message: str) -> No
 # --- SAM Globals ---------------------------------------------------------------------------------
 
 
-def test_merge_globals_like_sam() -> None:
-    global_props = {
-        "Runtime": "python3.13",
-        "Timeout": 30,
-        "Layers": ["layer-a"],
-        "Environment": {"Variables": {"A": "global", "B": "global"}},
-        "Tags": {"team": "x"},
-        "CodeUri": {"Ref": "Code"},
-    }
-    local_props = {
-        "Timeout": 10,
-        "Layers": ["layer-b"],
-        "Environment": {"Variables": {"B": "local", "C": "local"}},
-        "CodeUri": "functions/a/",
-    }
-    assert merge_globals(global_props, local_props) == {
-        "Runtime": "python3.13",
-        "Timeout": 10,
-        "Layers": ["layer-a", "layer-b"],
-        "Environment": {"Variables": {"A": "global", "B": "local", "C": "local"}},
-        "Tags": {"team": "x"},
-        "CodeUri": "functions/a/",
-    }
-    assert global_props["Layers"] == ["layer-a"], "the Globals section is not modified"
+SAM_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: {Type: String, Default: dev}
+Globals:
+  Function:
+    Runtime: python3.13
+    Handler: app.handler
+    Timeout: 30
+    Layers: [!Ref Lib]
+    Environment: {Variables: {A: global, B: global}}
+    Tags: {team: x}
+Resources:
+  Lib: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layers/lib/}}
+  Queue: {Type: AWS::SQS::Queue}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/fn/
+      Timeout: 10
+      Layers: [layer-b]
+      Environment: {Variables: {B: local, C: !Ref Stage}}
+      Events:
+        Work: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: 1}}
+  Plain:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: functions/plain/, Environment: !If [Never, {Variables: {}}, !Ref AWS::NoValue]}
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: statemachine/flow.asl.json
+      DefinitionSubstitutions: {FnArn: !GetAtt Fn.Arn}
+      Policies: [{LambdaInvokePolicy: {FunctionName: !Ref Fn}}]
+Conditions:
+  Never: !Equals [a, b]
+"""
 
 
-def test_merge_globals_intrinsic_on_either_side_takes_the_local_value() -> None:
-    assert merge_globals({"Fn::If": ["C", {"a": 1}, {"a": 2}]}, {"b": 1}) == {"b": 1}
-    assert merge_globals({"a": 1}, {"Ref": "X"}) == {"Ref": "X"}
+def test_globals_merge_like_sam() -> None:
+    template = Template(load_template_text(SAM_TEMPLATE))
+    assert template.properties("Fn") == {
+        "Runtime": "python3.13",
+        "Handler": "app.handler",
+        "Timeout": 10,
+        "Layers": [{"Ref": "Lib"}, "layer-b"],
+        "Environment": {"Variables": {"A": "global", "B": "local", "C": {"Ref": "Stage"}}},
+        "Tags": {"team": "x"},
+        "CodeUri": "functions/fn/",
+        "Events": {
+            "Work": {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["Queue", "Arn"]}, "BatchSize": 1}}
+        },
+    }
+    assert template.globals["Function"]["Layers"] == [{"Ref": "Lib"}], "the Globals section is not modified"
+    assert template.properties("Queue") == {}, "no Globals section for plain CloudFormation types"
+
+
+def test_globals_intrinsic_on_the_resource_side_takes_the_local_value() -> None:
+    template = Template(load_template_text(SAM_TEMPLATE))
+    assert template.properties("Plain")["Environment"] == {
+        "Fn::If": ["Never", {"Variables": {}}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_unknown_globals_property_is_an_error() -> None:
+    template = Template(
+        load_template_text(
+            "Globals: {Function: {NoSuchProperty: 1}}\nResources: {Fn: {Type: AWS::Serverless::Function}}"
+        )
+    )
+    with pytest.raises(CfnError, match="NoSuchProperty"):
+        template.properties("Fn")
+
+
+def test_sam_transform_gives_plain_cloudformation_with_local_artifacts() -> None:
+    template = Template(load_template_text(SAM_TEMPLATE), base_dir="somewhere")
+    cfn = template.to_cloudformation()
+    assert cfn.transform is None
+    assert cfn.base_dir == Path("somewhere")
+    assert not [lid for lid, r in cfn.resources.items() if r.type.startswith("AWS::Serverless::")]
+    function = cfn.resources["Fn"].properties
+    assert cfn.resources["Fn"].type == "AWS::Lambda::Function"
+    assert function["Code"] == {"S3Bucket": LOCAL_ARTIFACTS, "S3Key": "functions/fn/"}
+    assert function["Timeout"] == 10
+    assert function["Environment"]["Variables"]["A"] == "global"
+    (layer_ref, _) = function["Layers"]
+    assert cfn.resources[layer_ref["Ref"]].properties["Content"] == {
+        "S3Bucket": LOCAL_ARTIFACTS,
+        "S3Key": "layers/lib/",
+    }
+    assert function["Role"] == {"Fn::GetAtt": ["FnRole", "Arn"]}
+    assert cfn.resources["FnRole"].type == "AWS::IAM::Role"
+    mapping = cfn.resources["FnWork"]
+    assert mapping.type == "AWS::Lambda::EventSourceMapping"
+    assert mapping.properties["EventSourceArn"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+    machine = cfn.resources["Machine"].properties
+    assert machine["DefinitionS3Location"] == {"Bucket": LOCAL_ARTIFACTS, "Key": "statemachine/flow.asl.json"}
+    assert machine["DefinitionSubstitutions"] == {"FnArn": {"Fn::GetAtt": ["Fn", "Arn"]}}
+
+
+def test_sam_transform_errors_name_the_resource() -> None:
+    template = Template(
+        load_template_text(
+            "Transform: AWS::Serverless-2016-10-31\n"
+            "Resources: {Fn: {Type: AWS::Serverless::Function, Properties: {}}}"
+        )
+    )
+    with pytest.raises(CfnError, match=r"\[Fn\]"):
+        template.to_cloudformation()
+
+
+def test_template_without_transform_is_copied_as_is() -> None:
+    template = Template(load_template_text("Resources: {Q: {Type: AWS::SQS::Queue}}"))
+    cfn = template.to_cloudformation()
+    assert cfn is not template
+    assert list(cfn.resources) == ["Q"]
 
 
 # --- the project's template ----------------------------------------------------------------------
