@@ -10,7 +10,11 @@ from mediajobs.batches.models import BatchCreateRequest
 from mediajobs.jobs.models import JobStatus
 from mediajobs.providers.base import ProviderName
 
-__all__ = ["BatchAccepted", "BatchCreateRequest", "BatchItemView", "BatchView"]
+__all__ = ["BatchAccepted", "BatchCreateRequest", "BatchItemView", "BatchLinks", "BatchView"]
+
+
+class BatchLinks(BaseModel):
+    self: str
 
 
 class BatchAccepted(BaseModel):
@@ -18,7 +22,7 @@ class BatchAccepted(BaseModel):
     status: str
     total: int
     job_ids: list[str]
-    links: dict[str, str]
+    links: BatchLinks
 
 
 class BatchItemView(BaseModel):
