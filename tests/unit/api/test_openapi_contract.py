@@ -467,3 +467,19 @@ def test_given_a_replayed_key_when_creating_then_its_success_location_and_replay
         "true",
     )
     assert_documented(document, op.operation_id, answer)
+
+
+def test_given_the_docs_page_when_read_then_it_embeds_the_served_document(document: dict[str, Any]) -> None:
+    # Given the API, and a caller without a key
+    app = build_app(lambda: pytest.fail("the docs page needs no service"))
+    event = with_path(sample_event("api_get_job.json"), "/v1/docs")
+    del event["headers"]["authorization"]
+
+    # When the Swagger UI page is read
+    page = send(app, event)
+
+    # Then it carries the same tidied document (clean names, no Powertools default), not another one
+    assert page.status == 200
+    assert "JoggAspectRatio" in page.text
+    assert "HTTPValidationError" not in page.text
+    assert '"operationId": "createJob"' in page.text
