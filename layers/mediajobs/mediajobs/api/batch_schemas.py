@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mediajobs.batches.models import BatchCreateRequest
 from mediajobs.jobs.models import JobStatus
@@ -37,7 +38,9 @@ class BatchView(BaseModel):
     batch_id: str
     status: str
     total: int
-    counts: dict[str, int]
+    counts: Annotated[
+        dict[JobStatus, int], Field(description="how many of the batch's jobs are in each status")
+    ]
     created_at: datetime
     completed_at: datetime | None = None
     metadata: dict[str, str]
