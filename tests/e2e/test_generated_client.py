@@ -153,16 +153,22 @@ def test_given_the_generated_client_when_it_creates_the_documented_example_job_t
     body = getattr(models, model[provider]).from_dict(example(document, "/v1/jobs", provider, shop))
     create_job = generated.module("api.jobs.create_job")
 
-    # When the generated client creates it (with an Idempotency-Key) and polls it to its end
-    created = create_job.sync_detailed(client=api, body=body, idempotency_key=str(uuid.uuid4()))
+    # When the generated client creates it with an Idempotency-Key, sends it again with the same
+    # key, and polls the job to its end
+    key = str(uuid.uuid4())
+    created = create_job.sync_detailed(client=api, body=body, idempotency_key=key)
     assert created.status_code == 202, created.content
     accepted = created.parsed
+    repeated = create_job.sync_detailed(client=api, body=body, idempotency_key=key)
     job = wait_job(generated, api, accepted.job_id)
 
-    # Then the answers parse into the generated models and the job made its media
+    # Then the answers parse into the generated models, the repeat is the first answer replayed,
+    # and the job made its media
     assert type(accepted).__name__ == "JobAccepted"
     assert created.headers["location"] == accepted.links.self_ == f"/v1/jobs/{accepted.job_id}"
     assert created.headers["idempotent-replayed"] == "false"
+    assert (repeated.status_code, repeated.headers["idempotent-replayed"]) == (202, "true")
+    assert repeated.parsed.job_id == accepted.job_id
     assert str(job.status) == "succeeded", job.to_dict()
     assert str(job.provider) == provider
     assert job.progress.stage_index == job.progress.stage_count
