@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
+from mediajobs.api.openapi import DocumentedResolver
 from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
@@ -58,7 +59,7 @@ def _public(path: str) -> bool:
 def build_app(
     services: Callable[[], ApiServices] = default_services, *, swagger_base_url: str = SWAGGER_BASE_URL
 ) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = DocumentedResolver(enable_validation=True)
 
     def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         if _public(app.current_event.path):
@@ -131,7 +132,14 @@ def build_app(
     health.register(app)
 
     # security [{}]: no key needed (the document holds no secret)
-    @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"], security=[{}])
+    @app.get(
+        "/v1/openapi.json",
+        summary="This API's OpenAPI document",
+        operation_id="getOpenapi",
+        responses={200: {"description": "the OpenAPI 3.1 document (JSON)"}},
+        tags=["meta"],
+        security=[{}],
+    )
     def openapi() -> Response[Any]:
         return Response(
             status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document(app)

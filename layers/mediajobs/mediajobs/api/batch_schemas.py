@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mediajobs.batches.models import BatchCreateRequest
 from mediajobs.jobs.models import JobStatus
 from mediajobs.providers.base import ProviderName
 
-__all__ = ["BatchAccepted", "BatchCreateRequest", "BatchItemView", "BatchView"]
+__all__ = ["BatchAccepted", "BatchCreateRequest", "BatchItemView", "BatchLinks", "BatchView"]
+
+
+class BatchLinks(BaseModel):
+    self: str
 
 
 class BatchAccepted(BaseModel):
@@ -18,7 +23,7 @@ class BatchAccepted(BaseModel):
     status: str
     total: int
     job_ids: list[str]
-    links: dict[str, str]
+    links: BatchLinks
 
 
 class BatchItemView(BaseModel):
@@ -33,7 +38,9 @@ class BatchView(BaseModel):
     batch_id: str
     status: str
     total: int
-    counts: dict[str, int]
+    counts: Annotated[
+        dict[JobStatus, int], Field(description="how many of the batch's jobs are in each status")
+    ]
     created_at: datetime
     completed_at: datetime | None = None
     metadata: dict[str, str]

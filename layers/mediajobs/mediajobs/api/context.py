@@ -13,8 +13,9 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from mediajobs.api.auth import Authenticator
-from mediajobs.api.errors import ApiError, ErrorResponse
+from mediajobs.api.errors import ApiError
 from mediajobs.api.idempotency import IdempotentCreator
+from mediajobs.api.openapi import errors
 from mediajobs.api.schemas import JobAccepted, Links
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches.service import BatchService
@@ -30,17 +31,8 @@ from mediajobs.ratelimit import shared_limiter
 from mediajobs.uploads.service import UploadService
 from mediajobs.uploads.store import UploadStore
 
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    401: {
-        "description": "missing or unknown API key",
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
-    404: {
-        "description": "no such resource for this tenant",
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
-    422: {"description": "the request is invalid", "content": {"application/json": {"model": ErrorResponse}}},
-}
+#: what every authenticated route with a path or query parameter may answer
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = errors(401, 404, 422, 503)
 
 
 def answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:

@@ -25,10 +25,11 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -44,7 +45,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
-from mediajobs.api.errors import ApiError, ErrorResponse
+from mediajobs.api.errors import ApiError
+from mediajobs.api.openapi import RETRY_AFTER, error
 from mediajobs.errors import MediajobsError
 from mediajobs.observability import logger
 
@@ -67,18 +69,37 @@ MAX_POLL_SECONDS = 0.25
 FALLBACK_REMAINING_MS = 29_000
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
+#: what the three creates answer because of the header (beside the route's own answers)
 IDEMPOTENCY_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: {
-        "description": "the Idempotency-Key header is not 1 to 255 printable ASCII characters",
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
-    409: {
-        "description": (
-            "a request with this Idempotency-Key is still being processed; retry after Retry-After seconds"
-        ),
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
+    400: error(
+        400,
+        "the request body is not valid JSON, or the Idempotency-Key header is not 1 to 255 printable "
+        "ASCII characters",
+    ),
+    409: error(
+        409,
+        "a request with this Idempotency-Key is still being processed; retry after Retry-After seconds",
+        Retry_After=RETRY_AFTER,
+    ),
+    422: error(
+        422,
+        "the request is invalid (error.details), or this Idempotency-Key was used with another request "
+        "(idempotency_key_reused)",
+    ),
 }
+
+#: the header's declaration: checked by :func:`idempotency_key` (400), not by the validator (422)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description=(
+            "makes the create safe to retry: the same key and request within 24 hours answers the "
+            "first answer again (Idempotent-Replayed: true) and creates nothing; a UUID is a good key"
+        ),
+        json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    ),
+]
 
 
 class StoredAnswer(BaseModel):

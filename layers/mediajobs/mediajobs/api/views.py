@@ -24,7 +24,7 @@ from mediajobs.api.schemas import (
     TimelineView,
 )
 from mediajobs.batches.models import Batch
-from mediajobs.jobs.models import ErrorInfo, Job, JobSummary
+from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, JobSummary
 from mediajobs.jobs.progress import progress
 from mediajobs.jobs.service import JobService
 
@@ -135,9 +135,9 @@ def batch_view(batch: Batch, loaded: Sequence[Job]) -> BatchView:
         for i, job in ((i, jobs.get(job_id)) for i, job_id in enumerate(batch.job_ids))
         if job is not None
     ]
-    counts: dict[str, int] = {}
+    counts: dict[JobStatus, int] = {}
     for item in items:
-        counts[item.status.value] = counts.get(item.status.value, 0) + 1
+        counts[item.status] = counts.get(item.status, 0) + 1
     return BatchView(
         batch_id=batch.batch_id,
         status=batch.status,

@@ -9,9 +9,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from mediajobs.api.batch_schemas import BatchAccepted, BatchView
+from mediajobs.api.batch_schemas import BatchAccepted, BatchLinks, BatchView
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
-from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
+from mediajobs.api.examples import BATCH_EXAMPLES
+from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
+from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
 from mediajobs.api.views import batch_view
 from mediajobs.batches.models import BatchCreateRequest
 
@@ -25,14 +27,24 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "50 at a time; other items run as individual jobs with a concurrency limit. Product images "
             "are taken in when each job starts: an unusable one fails that job, not the batch."
         ),
+        operation_id="createBatch",
         responses={
-            202: {"description": "accepted", "content": {"application/json": {"model": BatchAccepted}}},
+            202: json_answer(
+                "accepted: the batch runs; poll Location",
+                BatchAccepted,
+                Location=LOCATION,
+                Idempotent_Replayed=REPLAYED,
+            ),
             **ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
         },
         tags=["batches"],
     )
-    def create_batch(request: Annotated[BatchCreateRequest, Body(embed=False)]) -> Response[BatchAccepted]:
+    def create_batch(
+        request: Annotated[BatchCreateRequest, Body(embed=False, openapi_examples=BATCH_EXAMPLES)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[BatchAccepted]:
+        del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
 
         def create() -> Response[BatchAccepted]:
@@ -43,7 +55,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
                 status=batch.status,
                 total=len(batch.job_ids),
                 job_ids=batch.job_ids,
-                links={"self": location},
+                links=BatchLinks(self=location),
             )
             return located(HTTPStatus.ACCEPTED, accepted, location)
 
@@ -54,6 +66,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.get(
         "/v1/batches/<batch_id>",
         summary="Get a batch",
+        operation_id="getBatch",
         responses={200: answer("the batch and its items", BatchView), **ERROR_RESPONSES},
         tags=["batches"],
     )

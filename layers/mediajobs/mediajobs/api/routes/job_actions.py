@@ -19,6 +19,7 @@ from mediajobs.api.context import (
     tenant_id,
 )
 from mediajobs.api.errors import ErrorResponse
+from mediajobs.api.openapi import LOCATION, json_answer
 from mediajobs.api.schemas import JobAccepted, JobView
 from mediajobs.api.views import job_list_view, present
 from mediajobs.jobs.models import JobStatus
@@ -33,7 +34,7 @@ def _error(description: str) -> OpenAPIResponse:
 
 
 ACCEPTED: dict[int, OpenAPIResponse] = {
-    202: {"description": "the new job is accepted", "content": {"application/json": {"model": JobAccepted}}},
+    202: json_answer("the new job is accepted; poll Location", JobAccepted, Location=LOCATION),
     **ERROR_RESPONSES,
 }
 
@@ -42,6 +43,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.get(
         "/v1/jobs",
         summary="List jobs",
+        operation_id="listJobs",
         description="Your jobs, newest first, optionally of one status and/or provider; page with cursor.",
         responses={
             200: answer("a page of your jobs", JobListView),
@@ -66,6 +68,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.post(
         "/v1/jobs/<job_id>/regenerate",
         summary="Regenerate a job",
+        operation_id="regenerateJob",
         description=(
             "A new job linked to this succeeded one (regenerated_from) with another prompt (Creatify), "
             "style (ProdVisual) or script (JoggAI); the source keeps its outputs."
@@ -88,6 +91,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.post(
         "/v1/jobs/<job_id>/video",
         summary="Make the video of a preview-only Creatify job",
+        operation_id="continueJob",
         description=(
             "For a succeeded Creatify job created with options.stop_after 'image': a new job "
             "(continued_from) makes the video from its preview, with an optional video prompt."
@@ -110,6 +114,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.post(
         "/v1/jobs/<job_id>/cancel",
         summary="Cancel a job",
+        operation_id="cancelJob",
         description="Stops a job that is not final; nothing the provider delivers later is kept.",
         responses={
             200: answer("the job, cancelled", JobView),

@@ -17,7 +17,9 @@ from mediajobs.api.context import (
     public_base_url,
     tenant_id,
 )
-from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
+from mediajobs.api.examples import JOB_EXAMPLES
+from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
+from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
 from mediajobs.api.schemas import JobAccepted, JobRequest, JobView
 from mediajobs.api.views import present
 
@@ -27,14 +29,24 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/jobs",
         summary="Create a job",
         description="Takes the product in and starts the provider job; poll Location or await your webhook.",
+        operation_id="createJob",
         responses={
-            202: {"description": "accepted", "content": {"application/json": {"model": JobAccepted}}},
+            202: json_answer(
+                "accepted: the job runs; poll Location",
+                JobAccepted,
+                Location=LOCATION,
+                Idempotent_Replayed=REPLAYED,
+            ),
             **ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
         },
         tags=["jobs"],
     )
-    def create_job(request: Annotated[JobRequest, Body(embed=False)]) -> Response[JobAccepted]:
+    def create_job(
+        request: Annotated[JobRequest, Body(embed=False, openapi_examples=JOB_EXAMPLES)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[JobAccepted]:
+        del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
 
         def create() -> Response[JobAccepted]:
@@ -47,6 +59,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.get(
         "/v1/jobs/<job_id>",
         summary="Get a job",
+        operation_id="getJob",
         responses={
             200: answer("the job", JobView),
             **ERROR_RESPONSES,

@@ -10,17 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer
-from mediajobs.api.errors import ErrorResponse
+from mediajobs.api.openapi import CACHE_CONTROL, error, errors, json_answer
 from mediajobs.catalog.models import CreditsView, ProvidersView, StylesView
 
-
-def _error(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
-
-
 PROVIDER_ERRORS: dict[int, OpenAPIResponse] = {
-    502: _error("the provider refused mediajobs' credentials or answered an error"),
-    503: _error("the provider is not answering; retry shortly"),
+    502: error(502),
+    503: error(503, "the provider is not answering; retry shortly"),
 }
 
 
@@ -29,7 +24,8 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/providers",
         summary="Providers and what they can do",
         description="Stages, output kinds, regenerate / continue support, webhook signing, option schemas.",
-        responses={200: answer("the providers", ProvidersView), **ERROR_RESPONSES},
+        operation_id="listProviders",
+        responses={200: answer("the providers", ProvidersView), **errors(401, 503)},
         tags=["providers"],
     )
     def list_providers() -> ProvidersView:
@@ -39,7 +35,12 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/providers/prodvisual/styles",
         summary="ProdVisual's styles",
         description="The style ids a ProdVisual job's options.style takes (cached for a few minutes).",
-        responses={200: answer("ProdVisual's styles", StylesView), **ERROR_RESPONSES, **PROVIDER_ERRORS},
+        operation_id="getProdvisualStyles",
+        responses={
+            200: json_answer("ProdVisual's styles", StylesView, Cache_Control=CACHE_CONTROL),
+            **errors(401),
+            **PROVIDER_ERRORS,
+        },
         tags=["providers"],
     )
     def prodvisual_styles() -> Response[StylesView]:
@@ -55,7 +56,13 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         "/v1/providers/<provider>/credits",
         summary="A provider's credits",
         description="The credits left on mediajobs' account at the provider (ProdVisual only).",
-        responses={200: answer("the credits left", CreditsView), **ERROR_RESPONSES, **PROVIDER_ERRORS},
+        operation_id="getProviderCredits",
+        responses={
+            200: answer("the credits left", CreditsView),
+            **ERROR_RESPONSES,
+            404: error(404, "no such provider, or it does not report credits"),
+            **PROVIDER_ERRORS,
+        },
         tags=["providers"],
     )
     def provider_credits(provider: Annotated[str, Path(max_length=64)]) -> CreditsView:

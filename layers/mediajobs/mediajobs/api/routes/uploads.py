@@ -10,7 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
-from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
+from mediajobs.api.examples import UPLOAD_EXAMPLES
+from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
+from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
 from mediajobs.api.schemas import ErrorView
 from mediajobs.api.upload_schemas import UploadCreated, UploadLinks, UploadRequest, UploadView
 from mediajobs.uploads.models import Upload
@@ -30,19 +32,27 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "presigned POST: send the fields, then the image as the form field 'file'. The job starts "
             "when the image lands; GET the upload to learn its job id."
         ),
+        operation_id="createUpload",
         responses={
-            201: {"description": "created", "content": {"application/json": {"model": UploadCreated}}},
+            201: json_answer(
+                "created: send the form to url",
+                UploadCreated,
+                Location=LOCATION,
+                Idempotent_Replayed=REPLAYED,
+            ),
             **ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
         },
         tags=["uploads"],
     )
     def create_upload(
-        request: Annotated[UploadRequest, Body(embed=False)],
+        request: Annotated[UploadRequest, Body(embed=False, openapi_examples=UPLOAD_EXAMPLES)],
         filename: Annotated[
             str | None, Query(max_length=255, description="your file's name, kept in the S3 key")
         ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[UploadCreated]:
+        del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
 
         def create() -> Response[UploadCreated]:
@@ -68,6 +78,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     @app.get(
         "/v1/uploads/<upload_id>",
         summary="Get an upload",
+        operation_id="getUpload",
         responses={200: answer("the upload and the job it started", UploadView), **ERROR_RESPONSES},
         tags=["uploads"],
     )
