@@ -48,7 +48,7 @@ asl: $(STAMP) node_modules/.installed ## check statemachine/*.asl.json: moto's A
 validate: $(STAMP) ## sam validate --lint (cfn-lint rules) over template.yaml
 	sam validate --lint --template template.yaml
 
-build: $(STAMP) ## sam build (layer BuildMethod python3.13) into .aws-sam/
+build: $(STAMP) node_modules/.installed ## sam build (layer BuildMethod python3.13; the console ships swagger-ui-dist) into .aws-sam/
 	sam build --template template.yaml --parallel
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet);
