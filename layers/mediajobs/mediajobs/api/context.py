@@ -119,7 +119,12 @@ def job_accepted(job: Job) -> Response[JobAccepted]:
 
 
 def error_response(error: ApiError) -> Response[Any]:
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=error.body())
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error.body(),
+        headers=error.headers or None,
+    )
 
 
 def tenant_id(app: APIGatewayHttpResolver) -> str:
