@@ -61,7 +61,8 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
 
     @app.post("/v1/webhooks/creatify/<token>")
     def creatify(token: str) -> Response[Any]:
-        outcome = webhooks().receive_creatify(token, headers(), raw_body())
+        body = raw_body()  # refused before the job's services are touched
+        outcome = webhooks().receive_creatify(token, headers(), body)
         return _json(200, {"received": True, "outcome": outcome.value})
 
     @app.post("/v1/webhooks/<provider>")
@@ -70,7 +71,8 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
         if name is None:
             raise ApiError(404, "unknown_provider", "webhooks are received for jogg and prodvisual here")
         hint = (app.current_event.query_string_parameters or {}).get("job")
-        outcome = webhooks().receive_signed(name, headers(), raw_body(), hint=hint)
+        body = raw_body()
+        outcome = webhooks().receive_signed(name, headers(), body, hint=hint)
         return _json(200, {"received": True, "outcome": outcome.value})
 
     @app.exception_handler(ApiError)
