@@ -156,7 +156,7 @@ def test_regenerating_a_prodvisual_job_generates_its_product_image_in_another_st
     [(_, generation_id)] = tasks(job)
     spec = stack.sandboxes.prodvisual.generations[generation_id].spec
     assert (spec.style, spec.fmt) == ("lifestyle", "webp")
-    assert spec.image_url.endswith(f"/p/{job['job_id']}")
+    assert f"/p/{job['job_id']}.submit." in spec.image_url
     assert [(o["kind"], o["content_type"]) for o in job["outputs"]] == [("image", "image/webp")]
     assert kinds_and_hashes(owner.job(source_id)) == kinds_and_hashes(prodvisual_source)
 

@@ -15,7 +15,6 @@ Items are ``RATE#TENANT#<tenant>`` / ``API`` in the jobs table, expiring a day a
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
@@ -128,9 +127,12 @@ def _stored_tat(response: Any) -> float | None:
     return None if tat is None else float(str(tat))
 
 
-@functools.cache
 def tenant_rate_limiter() -> TenantRateLimiter | None:
-    """The container's limiter from its settings (``None`` when the rate is 0: no limit)."""
+    """The limiter of the container's settings (``None`` when the rate is 0: no limit).
+
+    Built per request on the cached settings and table (cheap), so it follows them when they
+    are reset, rather than keeping a cache of its own.
+    """
     settings = get_settings()
     if settings.api_requests_per_second <= 0:
         return None
