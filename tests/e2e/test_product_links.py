@@ -37,7 +37,8 @@ class RunningJob:
 
 
 def product_job(client: Client, shop: SampleShop) -> str:
-    body = {"provider": "prodvisual", "product": {"image_url": shop.url("product.png")}, "options": {}}
+    product = {"image_url": shop.url("product.png")}
+    body = {"provider": "prodvisual", "product": product, "options": {"style": "white_bg"}}
     return str(client.create(body)["job_id"])
 
 
