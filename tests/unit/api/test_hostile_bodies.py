@@ -137,8 +137,23 @@ def test_given_a_deep_body_without_a_key_when_creating_a_job_then_401_first() ->
     assert_envelope(answer, 401, "unauthorized")
 
 
-def test_given_a_wrong_content_type_when_creating_a_job_then_415_in_our_envelope() -> None:
-    answer = post_job(api(), "provider=prodvisual", **{"content-type": "text/plain"})
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", "provider=prodvisual"),
+        ("application/x-www-form-urlencoded", "provider=prodvisual&product=%5B"),
+        (
+            "multipart/form-data; boundary=xyz",
+            "--xyz\r\nContent-Disposition: form-data\r\n\r\n[[[\r\n--xyz--",
+        ),
+        ("multipart/form-data", "--\r\n"),
+        ("application/json-seq", "{}"),
+    ],
+)
+def test_given_a_body_that_is_not_json_when_creating_a_job_then_415_in_our_envelope(
+    content_type: str, body: str
+) -> None:
+    answer = post_job(api(), body, **{"content-type": content_type})
 
     assert_envelope(answer, 415, "unsupported_media_type")
     assert "statusCode" not in answer.json

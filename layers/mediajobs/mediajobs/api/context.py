@@ -40,6 +40,10 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         "content": {"application/json": {"model": ErrorResponse}},
     },
     422: {"description": "the request is invalid", "content": {"application/json": {"model": ErrorResponse}}},
+    429: {
+        "description": "this tenant is over its request rate (rate_limited); retry after Retry-After seconds",
+        "content": {"application/json": {"model": ErrorResponse}},
+    },
 }
 
 
