@@ -137,7 +137,7 @@ def requests(draw: st.DrawFn, available: list[tuple[str, str]], key: str) -> dic
     content_type = draw(content_types)
     if content_type is not None:
         headers["content-type"] = content_type
-    auth = draw(st.sampled_from(["valid", "none", "garbage"]))
+    auth = draw(st.sampled_from(["valid", "valid", "valid", "none", "garbage"]))
     if auth == "valid":
         headers["authorization"] = f"Bearer {key}"
     elif auth == "garbage":
