@@ -8,9 +8,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediajobs.api.app import build_app
+from mediajobs.api.ratelimit import tenant_rate_limiter
 from mediajobs.observability import logger, metrics, tracer
 
-app = build_app()
+app = build_app(limiter=tenant_rate_limiter)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

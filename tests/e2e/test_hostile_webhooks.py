@@ -65,7 +65,7 @@ HOSTILE: dict[str, tuple[Callable[[str], tuple[bytes, dict[str, str]]], int, str
         "unsupported_media_type",
     ),
     "empty": (lambda task: (b"", signed(b"")), 400, "empty_body"),
-    "signed but malformed": (lambda task: (b'{"event": ', signed(b'{"event": ')), 400, "invalid_payload"),
+    "signed but malformed": (lambda task: (b'{"event": ', signed(b'{"event": ')), 400, "malformed_json"),
     "signed but not the documented payload": (
         lambda task: (b'{"hello": "world"}', signed(b'{"hello": "world"}')),
         400,

@@ -156,7 +156,7 @@ def test_regenerating_a_prodvisual_job_generates_its_product_image_in_another_st
     [(_, generation_id)] = tasks(job)
     spec = stack.sandboxes.prodvisual.generations[generation_id].spec
     assert (spec.style, spec.fmt) == ("lifestyle", "webp")
-    assert spec.image_url.endswith(f"/p/{job['job_id']}")
+    assert f"/p/{job['job_id']}.submit." in spec.image_url
     assert [(o["kind"], o["content_type"]) for o in job["outputs"]] == [("image", "image/webp")]
     assert kinds_and_hashes(owner.job(source_id)) == kinds_and_hashes(prodvisual_source)
 
@@ -286,8 +286,9 @@ def test_cancelling_during_generation_leaves_no_late_output(
 
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "cancelled"
-        # the provider finishes and calls back anyway (a delivery is logged once it was answered)
-        wait_for(lambda: sandbox.generations[generation_id].status == "completed")
+        # the provider finishes and calls back anyway (a delivery is logged once it was answered);
+        # its generation fails: the product link closed when the job was cancelled
+        wait_for(lambda: sandbox.generations[generation_id].status == "failed")
         wait_for(lambda: len(sandbox.webhooks) > deliveries)
 
     # the execution ended at once through NotifyClient (the Cancelled state), not via an archive

@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -70,8 +71,23 @@ class Settings(BaseModel):
     max_image_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     max_output_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024 * 1024
     download_url_seconds: Annotated[int, Field(ge=60, le=604800)] = 900
+    #: the longest a signed product link stays valid (the job's deadline may end it sooner)
     product_link_seconds: Annotated[int, Field(ge=60)] = 86400
+    #: Secrets Manager secret whose value is the HMAC key of product links (mediajobs.jobs.product_links)
+    product_link_secret_arn: str = ""
+    #: until then, a bare ``/p/<job id>`` link of a running job still redirects (links issued
+    #: before signed links, for one deploy); empty: only signed links open
+    legacy_product_links_until: datetime | None = None
+
+    #: each tenant's request rate over the client API (mediajobs.api.ratelimit); 0 turns it off
+    api_requests_per_second: Annotated[float, Field(ge=0)] = 20.0
+    api_request_burst: Annotated[int, Field(ge=1)] = 40
     upload_url_seconds: Annotated[int, Field(ge=60, le=604800)] = 900
+
+    @field_validator("legacy_product_links_until", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,4 +1,11 @@
-"""HTTP routes of the provider webhook receiver (no API key: providers prove themselves otherwise)."""
+"""HTTP routes of the provider webhook receiver (no API key: providers prove themselves otherwise).
+
+A body is read before any verification: its content type, its size (:data:`MAX_BODY_BYTES`, 413
+``body_too_large``), then whether it is JSON at all, parsed without recursion limits to escape
+(:func:`mediajobs.api.bodies.parse_json`: 400 ``malformed_json``). The adapters then verify the
+signature on the raw bytes and parse the documented payload. Every answer that is not a 200 is
+``{"error": {"code", "message", "request_id"}}``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
+from mediajobs.api.bodies import MalformedJsonError, parse_json
 from mediajobs.api.errors import ApiError
+from mediajobs.api.resolver import EnvelopedResolver
 from mediajobs.errors import MediajobsError, ProviderError, WebhookVerificationError
 from mediajobs.jobs.provider_webhooks import ProviderWebhooks, UnknownCallbackError
 from mediajobs.observability import logger
@@ -25,7 +34,7 @@ def _json(status: int, body: dict[str, Any]) -> Response[Any]:
 
 
 def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = EnvelopedResolver()
 
     def raw_body() -> bytes:
         event = app.current_event
@@ -41,6 +50,10 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
             raise ApiError(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
         if not data:
             raise ApiError(400, "empty_body", "the webhook body is empty")
+        try:
+            parse_json(data)
+        except MalformedJsonError as exc:
+            raise MalformedJsonError(f"the webhook body is not JSON: {exc.message}") from exc
         return data
 
     def headers() -> dict[str, str]:
@@ -48,7 +61,8 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
 
     @app.post("/v1/webhooks/creatify/<token>")
     def creatify(token: str) -> Response[Any]:
-        outcome = webhooks().receive_creatify(token, headers(), raw_body())
+        body = raw_body()  # refused before the job's services are touched
+        outcome = webhooks().receive_creatify(token, headers(), body)
         return _json(200, {"received": True, "outcome": outcome.value})
 
     @app.post("/v1/webhooks/<provider>")
@@ -57,7 +71,8 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
         if name is None:
             raise ApiError(404, "unknown_provider", "webhooks are received for jogg and prodvisual here")
         hint = (app.current_event.query_string_parameters or {}).get("job")
-        outcome = webhooks().receive_signed(name, headers(), raw_body(), hint=hint)
+        body = raw_body()
+        outcome = webhooks().receive_signed(name, headers(), body, hint=hint)
         return _json(200, {"received": True, "outcome": outcome.value})
 
     @app.exception_handler(ApiError)
@@ -92,6 +107,12 @@ def build_app(webhooks: Callable[[], ProviderWebhooks] = provider_webhooks) -> A
     def failed(_exc: MediajobsError) -> Response[Any]:
         logger.exception("webhook could not be processed")
         return _json(503, ApiError(503, "service_unavailable", "try again later").body())
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[Any]:
+        # the last resort: a bug still answers our envelope, and the provider retries
+        logger.exception("unexpected error in the webhook receiver", extra={"error_type": type(exc).__name__})
+        return _json(500, ApiError(500, "internal_error", "try again later").body())
 
     @app.not_found
     def unknown_route(_exc: Exception) -> Response[Any]:

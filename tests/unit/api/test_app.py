@@ -300,7 +300,12 @@ def test_given_the_service_refuses_the_product_image_when_creating_then_its_stat
 
     assert answer.status == 422
     assert answer.json == {
-        "error": {"code": "invalid_product_image", "message": "product.image_url is not a JPEG, PNG or WebP"}
+        "error": {
+            "code": "invalid_product_image",
+            "message": "product.image_url is not a JPEG, PNG or WebP",
+            # the sample event's requestContext.requestId
+            "request_id": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        }
     }
 
 

@@ -12,6 +12,7 @@ from moto import mock_aws
 from mediajobs.config import Settings
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.pipeline import JobPipeline
+from mediajobs.jobs.product_links import ProductLinks
 from mediajobs.jobs.provider_webhooks import ProviderWebhooks
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName
@@ -20,6 +21,8 @@ from tests.unit.jobs.fakes import FakeAdapters, FakeClock, FakeSfn, new_job
 
 POLL_INITIAL = 30
 POLL_MAX = 600
+#: the product link key of the unit tests (the stack's comes from Secrets Manager)
+LINK_KEY = b"unit-test-product-link-key"
 
 
 @pytest.fixture
@@ -55,7 +58,8 @@ def settings(table_name: str) -> Settings:
 
 @pytest.fixture
 def pipeline(store: JobStore, adapters: FakeAdapters, settings: Settings, clock: FakeClock) -> JobPipeline:
-    return JobPipeline(store=store, adapters=adapters, settings=settings, clock=clock)
+    links = ProductLinks(key=lambda: LINK_KEY, max_seconds=settings.product_link_seconds, clock=clock)
+    return JobPipeline(store=store, adapters=adapters, settings=settings, clock=clock, links=links)
 
 
 @pytest.fixture

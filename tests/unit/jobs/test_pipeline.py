@@ -517,7 +517,11 @@ def test_given_a_job_when_building_its_product_link_then_it_is_short_enough_for_
 
     link = pipeline.product_link(job)
 
-    assert link == f"{LONG_API_URL}/p/{job.job_id}"
+    base, _, token = link.rpartition("/p/")
+    assert base == LONG_API_URL
+    claim = pipeline.links.check(token)
+    assert claim is not None
+    assert (claim.job_id, claim.stage, claim.expires_at) == (job.job_id, "submit", job.deadline_at)
     assert len(link) < MAX_URL_LENGTH
 
 
@@ -539,7 +543,8 @@ def test_given_a_product_image_taken_in_when_submitting_then_the_provider_gets_o
     pipeline.submit(job.job_id)
 
     ((_, request),) = adapters[CREATIFY].calls
-    assert request.product.image_url == f"{job.public_base_url}/p/{job.job_id}"
+    assert request.product.image_url == pipeline.product_link(store.get(job.job_id))
+    assert request.product.image_url.startswith(f"{job.public_base_url}/p/{job.job_id}.submit.")
     call = store.get(job.job_id).call
     assert call is not None
     assert request.webhook_url == f"{job.public_base_url}/v1/webhooks/creatify/{job.job_id}.{call.key}"

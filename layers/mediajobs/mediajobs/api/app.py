@@ -1,25 +1,35 @@
 """The client API on Powertools' ``APIGatewayHttpResolver`` with request validation and OpenAPI.
 
-Errors come from one place (the exception handlers below) as ``{"error": {code, message}}``.
-Authentication runs as a global middleware; because Powertools validates the request before any
-middleware, the validation-error handler checks the key too, so an unauthenticated caller gets
-401 whatever it sent.
+Errors come from one place (the exception handlers below) as ``{"error": {code, message,
+request_id}}``, whatever went wrong: a body too large, too deep or not JSON, a wrong content type,
+an invalid field, a refusal of the domain, even a bug. Admission (the API key, then the tenant's
+request rate) runs as a global middleware; because Powertools validates the request before any
+middleware, every error handler asks for admission first, so an unauthenticated caller gets 401
+whatever it sent.
 """
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+from botocore.exceptions import ClientError
 
 from mediajobs.api import idempotency
+from mediajobs.api.bodies import MalformedJsonError
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
 from mediajobs.api.openapi import DocumentedResolver
+from mediajobs.api.ratelimit import RateLimitedError, TenantRateLimiter
+from mediajobs.api.resolver import EnvelopedResolver
 from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
@@ -52,65 +62,102 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
     return ErrorDetail(path=_path(tuple(error.get("loc", ()))), message=str(error.get("msg", "invalid")))
 
 
+class ApiResolver(DocumentedResolver, EnvelopedResolver):
+    """The client API's resolver: bounded JSON bodies in our error envelope, and the tidied document."""
+
+
 def _public(path: str) -> bool:
     return path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_PATHS
 
 
+def _no_limit() -> TenantRateLimiter | None:
+    return None
+
+
+#: the request context's key of the admission decision (see ``admission`` in :func:`build_app`)
+ADMISSION = "mediajobs_admission"
+
+
 def build_app(
-    services: Callable[[], ApiServices] = default_services, *, swagger_base_url: str = SWAGGER_BASE_URL
+    services: Callable[[], ApiServices] = default_services,
+    *,
+    swagger_base_url: str = SWAGGER_BASE_URL,
+    limiter: Callable[[], TenantRateLimiter | None] = _no_limit,
 ) -> APIGatewayHttpResolver:
-    app = DocumentedResolver(enable_validation=True)
+    app = ApiResolver(enable_validation=True)
+
+    def admission() -> Response[Any] | None:
+        """401 without a valid key, 429 over the tenant's rate, else ``None`` (the request goes on).
+
+        Decided once per request (kept in the request's context): the middleware asks for valid
+        requests, and, since Powertools validates before any middleware, every error handler
+        asks first for the others. So an unauthenticated caller gets 401 whatever it sent, and a
+        tenant's invalid requests count against its rate too.
+        """
+        if ADMISSION in app.context:
+            decided: Response[Any] | None = app.context[ADMISSION]
+            return decided
+        refusal: Response[Any] | None = None
+        if not _public(app.current_event.path):
+            tenant = services().auth.tenant_for(app.current_event.headers.get("authorization"))
+            if tenant is None:
+                refusal = error_response(
+                    ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
+                )
+            else:
+                app.context["tenant_id"] = tenant
+                rate = limiter()
+                try:
+                    if rate is not None:
+                        rate.admit(tenant)
+                except RateLimitedError as exc:
+                    refusal = error_response(exc)
+                except ClientError:
+                    # the limiter's table failing must not take the API down: the stage throttle
+                    # still holds, and the request goes on
+                    logger.exception("tenant rate limiter unavailable; request admitted")
+        app.context[ADMISSION] = refusal
+        return refusal
 
     def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        if _public(app.current_event.path):
-            return next_middleware(app)
-        tenant = services().auth.tenant_for(app.current_event.headers.get("authorization"))
-        if tenant is None:
-            return error_response(
-                ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
-            )
-        app.context["tenant_id"] = tenant
-        return next_middleware(app)
+        return admission() or next_middleware(app)
 
     app.use(middlewares=[authenticate])
 
-    def unauthenticated() -> Response[Any] | None:
-        """The 401 for a caller without a valid key (validation runs before the middleware)."""
-        event = app.current_event
-        if not _public(event.path) and services().auth.tenant_for(event.headers.get("authorization")) is None:
-            return error_response(
-                ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
-            )
-        return None
+    def refuse(error: ApiError) -> Response[Any]:
+        return admission() or error_response(error)
 
     @app.exception_handler(UnicodeDecodeError)
     def undecodable_body(_exc: UnicodeDecodeError) -> Response[Any]:
         # Powertools' validation decodes the body before any handler: bytes that are not UTF-8
-        return unauthenticated() or error_response(
-            ApiError(400, "malformed_json", "the request body is not valid JSON (it is not UTF-8 text)")
+        return refuse(MalformedJsonError("the request body is not valid JSON (it is not UTF-8 text)"))
+
+    @app.exception_handler(binascii.Error)
+    def undecodable_base64(_exc: binascii.Error) -> Response[Any]:
+        return refuse(ApiError(400, "malformed_body", "the request body could not be decoded"))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response[Any]:
+        return refuse(
+            ApiError(415, "unsupported_media_type", "send request bodies as 'Content-Type: application/json'")
         )
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response[Any]:
-        denied = unauthenticated()
-        if denied is not None:
-            return denied
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(ApiError(400, "malformed_json", "the request body is not valid JSON"))
+            return refuse(MalformedJsonError())
         details = [_detail(e) for e in errors]
         summary = "; ".join(f"{d.path}: {d.message}" for d in details[:5])
-        return error_response(
-            ApiError(422, "validation_error", f"the request is invalid: {summary}", details)
-        )
+        return refuse(ApiError(422, "validation_error", f"the request is invalid: {summary}", details))
 
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response[Any]:
-        return error_response(exc)
+        return refuse(exc)
 
     @app.exception_handler(DomainError)
     def refused(exc: DomainError) -> Response[Any]:
-        return error_response(from_domain(exc))
+        return refuse(from_domain(exc))
 
     @app.exception_handler(MediajobsError)
     def domain_error(exc: MediajobsError) -> Response[Any]:
@@ -118,6 +165,13 @@ def build_app(
         return error_response(
             ApiError(503, "service_unavailable", "mediajobs could not complete the request; retry")
         )
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[Any]:
+        # the last resort, so even a bug answers our envelope (and is logged with its traceback);
+        # every refusal mediajobs means has its own handler above
+        logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
+        return error_response(ApiError(500, "internal_error", "mediajobs failed on this request; retry"))
 
     @app.not_found
     def unknown_route(_exc: Exception) -> Response[Any]:

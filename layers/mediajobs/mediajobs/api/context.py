@@ -31,8 +31,10 @@ from mediajobs.ratelimit import shared_limiter
 from mediajobs.uploads.service import UploadService
 from mediajobs.uploads.store import UploadStore
 
-#: what every authenticated route with a path or query parameter may answer
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = errors(401, 404, 422, 503)
+#: what every authenticated route may answer (429: the tenant is over its request rate)
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = errors(401, 404, 422, 429, 503)
+#: what a route with a JSON body may answer besides: not JSON, too large, not application/json
+BODY_ERROR_RESPONSES: dict[int, OpenAPIResponse] = errors(400, 413, 415)
 
 
 def answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
@@ -111,7 +113,12 @@ def job_accepted(job: Job) -> Response[JobAccepted]:
 
 
 def error_response(error: ApiError) -> Response[Any]:
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=error.body())
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error.body(),
+        headers=error.headers or None,
+    )
 
 
 def tenant_id(app: APIGatewayHttpResolver) -> str:

@@ -63,7 +63,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     401: "missing or unknown API key",
     404: "no such resource for this tenant",
     409: "the resource is not in a state that allows this",
+    413: "the request body is larger than the API takes (body_too_large)",
+    415: "the request body must be application/json (unsupported_media_type)",
     422: "the request is invalid (each field at fault is in error.details)",
+    429: "this tenant is over its request rate (rate_limited); retry after Retry-After seconds",
     502: "the provider refused mediajobs' credentials or answered an error",
     503: "mediajobs could not complete the request; retry",
 }

@@ -29,6 +29,7 @@ from mediajobs.config import Settings
 from mediajobs.errors import ErrorKind, PermanentProviderError, ProviderError, RetryableProviderError
 from mediajobs.jobs.intake import IntakeRefusedError
 from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, ProviderCall, utcnow
+from mediajobs.jobs.product_links import ProductLinks
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
 from mediajobs.providers.base import (
@@ -116,8 +117,10 @@ class JobPipeline:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         intake: Callable[[Job], ProductImage] | None = None,
+        links: ProductLinks | None = None,
     ) -> None:
         self.intake = intake
+        self.links = links or ProductLinks.from_settings(settings, clock)
         self.store = store
         self.adapters = adapters
         self.settings = settings
@@ -193,7 +196,9 @@ class JobPipeline:
         ):
             return self.route(job)
         adapter = self.adapters(job.provider)
-        return self._create_call(job, "advance", lambda j: adapter.advance(completed, self.start_request(j)))
+        return self._create_call(
+            job, "advance", lambda j: adapter.advance(completed, self.start_request(j, "advance"))
+        )
 
     def fail(self, job_id: str, error: ErrorInfo) -> Step:
         """Mark the job failed with ``error`` unless it is already final."""
@@ -397,12 +402,12 @@ class JobPipeline:
 
     # -- requests -------------------------------------------------------------------------------
 
-    def start_request(self, job: Job) -> StartRequest:
+    def start_request(self, job: Job, stage: str = "submit") -> StartRequest:
         options_model: type[BaseModel] = OPTIONS_MODELS[job.provider]
         product = job.spec.product
         image_url = product.image_url
         if job.product_image is not None:
-            image_url = self.product_link(job)
+            image_url = self.product_link(job, stage)
         return StartRequest(
             product=ProductInput(
                 image_url=image_url,
@@ -416,8 +421,9 @@ class JobPipeline:
             start_from=job.spec.start_from,
         )
 
-    def product_link(self, job: Job) -> str:
-        return f"{job.public_base_url}/p/{job.job_id}"
+    def product_link(self, job: Job, stage: str = "submit") -> str:
+        """The signed link the provider fetches the product image from (mediajobs.jobs.product_links)."""
+        return self.links.issue(job, stage)
 
     def callback_url(self, job: Job) -> str | None:
         """Where the provider calls back for the job's current create call.

@@ -14,7 +14,6 @@ from botocore.exceptions import ClientError
 
 from mediajobs.config import Settings
 from mediajobs.errors import (
-    GoneError,
     JobNotFoundError,
     NotFoundError,
     ServiceUnavailableError,
@@ -23,6 +22,7 @@ from mediajobs.errors import (
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
 from mediajobs.jobs.intake import take_in_product_image
 from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
+from mediajobs.jobs.product_links import ProductLinks
 from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
 from mediajobs.jobs.store import JobStore
 from mediajobs.jobs.styles import StyleList, check_style, unchecked
@@ -63,8 +63,10 @@ class JobService:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         styles: StyleList = unchecked,
+        links: ProductLinks | None = None,
     ) -> None:
         self.store = store
+        self.links = links or ProductLinks.from_settings(settings, clock)
         self.styles = styles
         self.s3 = s3
         self.sfn = sfn
@@ -202,16 +204,19 @@ class JobService:
             raise JobNotFoundError(job_id)
         return job
 
-    def product_link_target(self, job_id: str) -> str:
-        """The presigned URL a product link redirects to (while the job may still need it)."""
-        job = self.store.find(job_id) if _plausible_id(job_id) else None
-        if job is None or job.product_image is None:
+    def product_link_target(self, token: str) -> str:
+        """The presigned URL a signed product link redirects to, while its job may still need it.
+
+        Anything but a valid, unexpired link of a job that is not final (the job id alone, a
+        wrong or another job's signature, a final job) is the same 404: a job id is no secret.
+        """
+        claim = self.links.check(token)
+        job = self.store.find(claim.job_id) if claim is not None else None
+        if job is None or job.product_image is None or job.status.final:
             raise NotFoundError("product link")
-        if job.status.final and self.now() - job.updated_at > timedelta(
-            seconds=self.settings.product_link_seconds
-        ):
-            raise GoneError("link_expired", "this product link has expired")
-        return self._presign(job.product_image.s3_key, 3600)
+        if claim is not None and claim.legacy:
+            logger.info("unsigned product link opened (transition window)", extra={"job_id": job.job_id})
+        return self._presign(job.product_image.s3_key, PRODUCT_REDIRECT_SECONDS)
 
     def download_url(self, key: str, expires_in: int) -> str:
         """A presigned GET of one of the media bucket's objects (outputs, product images)."""
@@ -221,6 +226,10 @@ class JobService:
         return self.s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.settings.media_bucket, "Key": key}, ExpiresIn=expires_in
         )
+
+
+#: the presigned URL a product link redirects to is followed at once: it need not live long
+PRODUCT_REDIRECT_SECONDS = 600
 
 
 def _plausible_id(job_id: str) -> bool:

@@ -10,7 +10,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.batch_schemas import BatchAccepted, BatchLinks, BatchView
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
+from mediajobs.api.context import (
+    BODY_ERROR_RESPONSES,
+    ERROR_RESPONSES,
+    ApiServices,
+    answer,
+    located,
+    public_base_url,
+    tenant_id,
+)
 from mediajobs.api.examples import BATCH_EXAMPLES
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
 from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
@@ -36,6 +44,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
                 Idempotent_Replayed=REPLAYED,
             ),
             **ERROR_RESPONSES,
+            **BODY_ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
         },
         tags=["batches"],

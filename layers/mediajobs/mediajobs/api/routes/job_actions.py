@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from mediajobs.api.action_schemas import JobListView
 from mediajobs.api.context import (
+    BODY_ERROR_RESPONSES,
     ERROR_RESPONSES,
     ApiServices,
     answer,
@@ -36,6 +37,7 @@ def _error(description: str) -> OpenAPIResponse:
 ACCEPTED: dict[int, OpenAPIResponse] = {
     202: json_answer("the new job is accepted; poll Location", JobAccepted, Location=LOCATION),
     **ERROR_RESPONSES,
+    **BODY_ERROR_RESPONSES,
 }
 
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.context import (
+    BODY_ERROR_RESPONSES,
     ERROR_RESPONSES,
     ApiServices,
     answer,
@@ -38,6 +39,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
                 Idempotent_Replayed=REPLAYED,
             ),
             **ERROR_RESPONSES,
+            **BODY_ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
         },
         tags=["jobs"],

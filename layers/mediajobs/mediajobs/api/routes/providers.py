@@ -25,7 +25,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         summary="Providers and what they can do",
         description="Stages, output kinds, regenerate / continue support, webhook signing, option schemas.",
         operation_id="listProviders",
-        responses={200: answer("the providers", ProvidersView), **errors(401, 503)},
+        responses={200: answer("the providers", ProvidersView), **errors(401, 429, 503)},
         tags=["providers"],
     )
     def list_providers() -> ProvidersView:
@@ -38,7 +38,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         operation_id="getProdvisualStyles",
         responses={
             200: json_answer("ProdVisual's styles", StylesView, Cache_Control=CACHE_CONTROL),
-            **errors(401),
+            **errors(401, 429),
             **PROVIDER_ERRORS,
         },
         tags=["providers"],

@@ -9,7 +9,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
+from mediajobs.api.context import (
+    BODY_ERROR_RESPONSES,
+    ERROR_RESPONSES,
+    ApiServices,
+    answer,
+    located,
+    public_base_url,
+    tenant_id,
+)
 from mediajobs.api.examples import UPLOAD_EXAMPLES
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
 from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
@@ -41,6 +49,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
                 Idempotent_Replayed=REPLAYED,
             ),
             **ERROR_RESPONSES,
+            **BODY_ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
         },
         tags=["uploads"],
