@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from mediajobs.api.action_schemas import JobListView, JobSummaryView
 from mediajobs.api.batch_schemas import BatchItemView, BatchView
 from mediajobs.api.schemas import (
+    AttemptView,
     ErrorView,
     JobView,
     Links,
@@ -87,8 +88,33 @@ def job_view(job: Job, *, presign: Presign, now: datetime, download_url_seconds:
         metadata=job.spec.metadata,
         regenerated_from=job.regenerated_from,
         continued_from=job.continued_from,
+        attempts=_attempts(job),
         links=_links(job.job_id),
     )
+
+
+def _attempts(job: Job) -> list[AttemptView]:
+    """The providers the job tried, the current one last (its outcome once the job is final)."""
+    past = [
+        AttemptView(
+            provider=a.provider,
+            started_at=a.started_at,
+            ended_at=a.ended_at,
+            outcome=a.outcome,
+            message=a.message,
+        )
+        for a in job.attempts
+    ]
+    final = job.status.final
+    outcome = (job.error.code if job.error else job.status.value) if final else None
+    current = AttemptView(
+        provider=job.provider,
+        started_at=job.attempt_started_at or job.created_at,
+        ended_at=job.updated_at if final else None,
+        outcome=outcome,
+        message=job.error.message if final and job.error else None,
+    )
+    return [*past, current]
 
 
 def present(jobs: JobService, job: Job) -> JobView:

@@ -22,8 +22,17 @@ from mediajobs.errors import (
 )
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
 from mediajobs.jobs.intake import take_in_product_image
-from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
-from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
+from mediajobs.jobs.models import (
+    ErrorInfo,
+    FallbackSpec,
+    Job,
+    JobSpec,
+    JobStatus,
+    ProductImage,
+    TimelineEntry,
+    utcnow,
+)
+from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualFallback, ProdVisualJobRequest
 from mediajobs.jobs.store import JobStore
 from mediajobs.jobs.styles import StyleList, check_style, unchecked
 from mediajobs.observability import logger
@@ -49,6 +58,13 @@ def spec_from_request(request: JobRequest) -> JobSpec:
         options=request.options.model_dump(mode="json", exclude_none=True),
         webhook_url=str(request.webhook_url) if request.webhook_url else None,
         metadata=request.metadata,
+        fallback=[
+            FallbackSpec(
+                provider=ProviderName(f.provider),
+                options=f.options.model_dump(mode="json", exclude_none=True),
+            )
+            for f in request.fallback
+        ],
     )
 
 
@@ -90,6 +106,9 @@ class JobService:
         self.check_urls(request)
         if isinstance(request, ProdVisualJobRequest):
             check_style(request.options.style, self.styles())
+        for fallback in request.fallback:
+            if isinstance(fallback, ProdVisualFallback):
+                check_style(fallback.options.style, self.styles())
 
     def check_urls(self, request: JobRequest) -> None:
         """Refuse a webhook or product page URL mediajobs must not call (``unsafe_url`` and the like)."""
@@ -123,7 +142,8 @@ class JobService:
             spec=spec,
             public_base_url=public_base_url.rstrip("/"),
             product_image=product_image,
-            callback_token=secrets.token_urlsafe(24) if isinstance(request, CreatifyJobRequest) else None,
+            callback_token=secrets.token_urlsafe(24) if _may_use_creatify(request) else None,
+            attempt_started_at=now if spec.fallback else None,
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
         )
         self.store.create(job)
@@ -221,6 +241,10 @@ class JobService:
         return self.s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.settings.media_bucket, "Key": key}, ExpiresIn=expires_in
         )
+
+
+def _may_use_creatify(request: JobRequest) -> bool:
+    return isinstance(request, CreatifyJobRequest) or any(f.provider == "creatify" for f in request.fallback)
 
 
 def _plausible_id(job_id: str) -> bool:

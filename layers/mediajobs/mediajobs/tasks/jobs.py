@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -95,6 +95,9 @@ class GroupCheckInput(_TaskInput):
 
 class MarkFailedInput(JobTaskInput):
     error: StateError = Field(default_factory=StateError)
+    #: when the MarkFailed state was entered (``$$.State.EnteredTime``): a retried invocation
+    #: recognises the fallback it already started
+    caught_at: datetime | None = None
 
 
 @functools.cache
