@@ -21,6 +21,7 @@ from mediajobs_client.errors import (
     WebhookVerificationError,
 )
 from mediajobs_client.models import (
+    Attempt,
     Batch,
     BatchAccepted,
     Job,
@@ -35,6 +36,7 @@ from mediajobs_client.models import (
 __all__ = [
     "APIConnectionError",
     "AsyncClient",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "Batch",

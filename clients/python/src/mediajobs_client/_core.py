@@ -8,7 +8,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -162,9 +162,13 @@ def job_body(
     options: Mapping[str, Any] | None,
     webhook_url: str | None,
     metadata: Mapping[str, str] | None,
+    *,
+    fallback: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The JSON of ``POST /v1/jobs`` (and of a batch item, and of an upload without the image)."""
     body: dict[str, Any] = {"provider": provider, "product": dict(product or {})}
+    if fallback:
+        body["fallback"] = [dict(f) for f in fallback]
     if options is not None:
         body["options"] = dict(options)
     if webhook_url is not None:

@@ -190,8 +190,9 @@ class AsyncJobs:
         webhook_url: str | None = None,
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> JobAccepted:
-        body = _core.job_body(provider, product, options, webhook_url, metadata)
+        body = _core.job_body(provider, product, options, webhook_url, metadata, fallback=fallback)
         key = idempotency_key or _core.new_idempotency_key()
         return JobAccepted.model_validate(
             await self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
@@ -262,9 +263,15 @@ class AsyncJobs:
         on_update: JobCallback | None = None,
         timeout: float = 900.0,
         raise_on_failure: bool = True,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> RunResult:
         accepted = await self.create(
-            provider=provider, product=product, options=options, webhook_url=webhook_url, metadata=metadata
+            provider=provider,
+            product=product,
+            options=options,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            fallback=fallback,
         )
         job = await self.wait(accepted.job_id, on_update=on_update, timeout=timeout)
         if job.status != "succeeded":

@@ -268,12 +268,16 @@ def _run(
     webhook_url: str | None,
     metadata: Sequence[str],
     timeout: float,
+    fallback: Sequence[str] = (),
 ) -> None:
     state = _state()
     client = state.client()
     product = {name: value for name, value in product.items() if value is not None}
     options = {name: value for name, value in options.items() if value is not None}
     display = JobDisplay(state.err, _provider_stages(client, provider))
+    fallbacks = [_fallback(spec) for spec in fallback]
+    if file is not None and fallbacks:
+        raise click.UsageError("--fallback needs --image-url (an uploaded FILE runs on one provider)")
     with display.running(provider):
         if file is not None:
             upload = client.uploads.create_from_file(
@@ -294,6 +298,7 @@ def _run(
                 options=options,
                 webhook_url=webhook_url,
                 metadata=_metadata(metadata),
+                fallback=fallbacks,
             ).job_id
         result = client.jobs.finish(
             job_id, download_to=output_dir if download else None, on_update=display.update, timeout=timeout
@@ -306,6 +311,20 @@ def _run(
         state.out.print(f"saved {len(result.files)} file(s) to {output_dir}")
     else:
         state.out.print(f"job {result.job.job_id} {result.job.status}: {len(result.job.outputs)} output(s)")
+
+
+def _fallback(spec: str) -> dict[str, Any]:
+    """``creatify`` or ``creatify:{"stop_after": "image"}``: one fallback of ``POST /v1/jobs``."""
+    provider, _, options = spec.partition(":")
+    fallback: dict[str, Any] = {"provider": provider.strip()}
+    if options.strip():
+        try:
+            fallback["options"] = json.loads(options)
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{spec!r}: the options are not JSON ({exc})", param_hint="--fallback"
+            ) from exc
+    return fallback
 
 
 def run_options[F: Callable[..., Any]](command: F) -> F:
@@ -330,6 +349,12 @@ def run_options[F: Callable[..., Any]](command: F) -> F:
                 "--metadata", "-m", multiple=True, metavar="KEY=VALUE", help="your own keys, repeatable"
             ),
             click.option("--timeout", type=float, default=900.0, show_default=True, help="seconds to wait"),
+            click.option(
+                "--fallback",
+                multiple=True,
+                metavar="PROVIDER[:OPTIONS_JSON]",
+                help="a provider to try if this one fails for good, repeatable (with --image-url)",
+            ),
             json_flag,
         ]
     ):
@@ -366,6 +391,7 @@ def run_prodvisual(
     webhook_url: str | None,
     metadata: tuple[str, ...],
     timeout: float,
+    fallback: tuple[str, ...],
     style: str,
     platform: str | None,
     dimensions: str | None,
@@ -393,6 +419,7 @@ def run_prodvisual(
         webhook_url=webhook_url,
         metadata=metadata,
         timeout=timeout,
+        fallback=fallback,
     )
 
 
@@ -413,6 +440,7 @@ def run_creatify(
     webhook_url: str | None,
     metadata: tuple[str, ...],
     timeout: float,
+    fallback: tuple[str, ...],
     aspect_ratio: str | None,
     video_type: str | None,
     image_prompt: str | None,
@@ -440,6 +468,7 @@ def run_creatify(
         webhook_url=webhook_url,
         metadata=metadata,
         timeout=timeout,
+        fallback=fallback,
     )
 
 
@@ -464,6 +493,7 @@ def run_jogg(
     webhook_url: str | None,
     metadata: tuple[str, ...],
     timeout: float,
+    fallback: tuple[str, ...],
     page_url: str | None,
     title: str | None,
     description: str | None,
@@ -504,6 +534,7 @@ def run_jogg(
         webhook_url=webhook_url,
         metadata=metadata,
         timeout=timeout,
+        fallback=fallback,
     )
 
 

@@ -199,9 +199,10 @@ class Jobs:
         webhook_url: str | None = None,
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> JobAccepted:
         """``POST /v1/jobs``. Every retry of this call sends the same ``Idempotency-Key``."""
-        body = _core.job_body(provider, product, options, webhook_url, metadata)
+        body = _core.job_body(provider, product, options, webhook_url, metadata, fallback=fallback)
         key = idempotency_key or _core.new_idempotency_key()
         data = self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
         return JobAccepted.model_validate(data)
@@ -277,13 +278,19 @@ class Jobs:
         on_update: JobCallback | None = None,
         timeout: float = 900.0,
         raise_on_failure: bool = True,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Create a job, wait for it, and (with ``download_to``) save every output there.
 
         A failed or cancelled job raises ``JobFailedError`` (unless ``raise_on_failure=False``).
         """
         accepted = self.create(
-            provider=provider, product=product, options=options, webhook_url=webhook_url, metadata=metadata
+            provider=provider,
+            product=product,
+            options=options,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            fallback=fallback,
         )
         return self.finish(
             accepted.job_id,

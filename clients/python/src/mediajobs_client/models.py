@@ -68,6 +68,16 @@ class Output(ApiModel):
     download_url_expires_at: datetime | None = None
 
 
+class Attempt(ApiModel):
+    """One provider a job tried; the last is the provider that made (or last failed) the job."""
+
+    provider: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    message: str | None = None
+
+
 class Job(ApiModel):
     job_id: str
     provider: str
@@ -85,6 +95,7 @@ class Job(ApiModel):
     regenerated_from: str | None = None
     continued_from: str | None = None
     progress: Progress | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
     links: Links | None = None
 
     @property
