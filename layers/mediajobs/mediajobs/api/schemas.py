@@ -133,6 +133,9 @@ class JobView(BaseModel):
     metadata: dict[str, str]
     regenerated_from: Annotated[str | None, Field(description="the job this one regenerates")] = None
     continued_from: Annotated[str | None, Field(description="the preview job it makes the video of")] = None
+    external_id: Annotated[str | None, Field(description="the client's own id of the job")] = None
+    batch_id: Annotated[str | None, Field(description="the batch the job is an item of")] = None
+    retried_from: Annotated[str | None, Field(description="the failed batch item job this one reruns")] = None
     attempts: Annotated[
         list[AttemptView],
         Field(description="each provider tried, in order (more than one after a fallback)"),

@@ -161,6 +161,10 @@ class Job(_Record):
     call: ProviderCall | None = None
     #: a request slot of the shared rate limiter reserved for this job's next provider request
     rate_slot: float | None = None
+    #: the client's own id of the job (unique within its batch)
+    external_id: str | None = None
+    #: the failed job of the same batch item this job reruns (POST /v1/batches/{id}/retry)
+    retried_from: str | None = None
     #: the providers tried before the current one (empty: no fallback happened)
     attempts: list[Attempt] = Field(default_factory=list)
     #: when the current provider first answered a create call with a retryable error (or could
@@ -176,6 +180,20 @@ class Job(_Record):
     @property
     def stage(self) -> str | None:
         return self.task.stage if self.task else None
+
+    def original_spec(self) -> JobSpec:
+        """The spec as the client sent it: the first provider, the others as its fallbacks."""
+        if not self.attempts:
+            return self.spec
+        first, *later = self.attempts
+        fallback = [FallbackSpec(provider=a.provider, options=a.options) for a in later]
+        fallback += [
+            FallbackSpec(provider=self.spec.provider, options=self.spec.options),
+            *self.spec.fallback,
+        ]
+        return self.spec.model_copy(
+            update={"provider": first.provider, "options": first.options, "fallback": fallback}
+        )
 
     @property
     def credits_used(self) -> float | None:

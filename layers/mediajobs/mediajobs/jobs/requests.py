@@ -80,6 +80,17 @@ class _JobRequest(_Input):
         dict[MetadataKey, MetadataValue],
         Field(max_length=20, description="your own keys, returned with the job"),
     ] = Field(default_factory=dict)
+    external_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=128,
+            description=(
+                "your own id for the job (in a batch: unique within it); echoed in the job's view, "
+                "webhooks, the batch view and its results manifest"
+            ),
+        ),
+    ] = None
     fallback: Annotated[
         list[FallbackRequest],
         Field(

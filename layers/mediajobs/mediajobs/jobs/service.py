@@ -145,6 +145,7 @@ class JobService:
             callback_token=secrets.token_urlsafe(24) if _may_use_creatify(request) else None,
             attempt_started_at=now if spec.fallback else None,
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
+            external_id=request.external_id,
         )
         self.store.create(job)
         self.start_execution(job)
