@@ -1,0 +1,179 @@
+"""Batch retries, external ids, outcomes and the results manifest, through the HTTP API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+import httpx
+from local.sample_shop import SampleShop
+from local.stack import LocalStack
+
+from tests.e2e.conftest import Client, fast_sandboxes, sandbox_settings
+
+CLOSED = {"completed"}
+
+
+def wait_closed(client: Client, batch_id: str, round_: int, timeout: float = 120.0) -> dict[str, Any]:
+    """The batch once the given round completed and its results manifest is linked."""
+    deadline = time.monotonic() + timeout
+    batch: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        batch = client.http.get(f"/v1/batches/{batch_id}").json()
+        if batch["status"] in CLOSED and batch["round"] == round_ and batch["results"] is not None:
+            return batch
+        time.sleep(0.5)
+    raise AssertionError(f"batch {batch_id} round {round_} not closed: {batch}")
+
+
+def creatify_creates(stack: LocalStack) -> int:
+    assert stack.sandboxes is not None
+    return sum(1 for r in stack.sandboxes.creatify.requests if r.endpoint == "gen_image")
+
+
+def retry(client: Client, batch_id: str) -> httpx.Response:
+    return client.http.post(f"/v1/batches/{batch_id}/retry")
+
+
+def test_given_failed_items_when_the_batch_is_retried_then_only_failed_items_rerun_once_each(
+    stack: LocalStack, client: Client, shop: SampleShop
+) -> None:
+    assert stack.sandboxes is not None
+    image = shop.url("product.png")
+    items: list[dict[str, Any]] = [
+        {
+            "provider": "prodvisual",
+            "product": {"image_url": image},
+            "options": {"style": "white_bg"},
+            "external_id": "sku-ok",
+        },
+        {
+            "provider": "creatify",
+            "product": {"image_url": image},
+            "options": {"stop_after": "image"},
+            "external_id": "sku-flaky",
+        },
+        {
+            "provider": "prodvisual",
+            "product": {"image_url": shop.url("not-an-image.txt")},
+            "options": {"style": "white_bg"},
+            "external_id": "sku-broken",
+        },
+    ]
+    with fast_sandboxes(stack):
+        # Given a batch whose Creatify item fails at the provider and whose third item has no image
+        before = creatify_creates(stack)
+        with sandbox_settings(stack.sandboxes.creatify, faults={"job_failure_rate": 1.0}):
+            accepted = client.http.post("/v1/batches", json={"items": items}).json()
+            first = wait_closed(client, accepted["batch_id"], 0)
+        batch_id = accepted["batch_id"]
+        assert first["outcome"] == "partially_succeeded"
+        assert first["counts"] == {"succeeded": 1, "failed": 2}
+        assert [i["external_id"] for i in first["items"]] == ["sku-ok", "sku-flaky", "sku-broken"]
+        ok_job, flaky_job, broken_job = (i["job_id"] for i in first["items"])
+
+        # When it is retried once the provider works again
+        answer = retry(client, batch_id)
+        concurrent = retry(client, batch_id)
+        second = wait_closed(client, batch_id, 1)
+
+        # Then exactly the two failed items got a new job each, linked to the failed one
+        assert answer.status_code == 202, answer.text
+        retried = answer.json()
+        assert (retried["round"], retried["retried"]) == (1, 2)
+        assert concurrent.status_code == 409
+        assert concurrent.json()["error"]["code"] == "batch_running"
+        by_external = {i["external_id"]: i for i in second["items"]}
+        assert by_external["sku-ok"]["job_id"] == ok_job
+        assert by_external["sku-ok"]["retried_from"] is None
+        assert by_external["sku-flaky"]["retried_from"] == flaky_job
+        assert by_external["sku-broken"]["retried_from"] == broken_job
+        assert sorted(retried["job_ids"]) == sorted(
+            [by_external["sku-flaky"]["job_id"], by_external["sku-broken"]["job_id"]]
+        )
+        assert by_external["sku-flaky"]["status"] == "succeeded"
+        assert second["counts"] == {"succeeded": 2, "failed": 1}
+        assert second["outcome"] == "partially_succeeded"
+        new_flaky = client.job(by_external["sku-flaky"]["job_id"])
+        assert (new_flaky["external_id"], new_flaky["retried_from"]) == ("sku-flaky", flaky_job)
+        assert new_flaky["batch_id"] == batch_id
+
+        # When it is retried again: only the item whose retry failed reruns
+        third_answer = retry(client, batch_id)
+        third = wait_closed(client, batch_id, 2)
+
+    assert third_answer.status_code == 202, third_answer.text
+    assert third_answer.json()["retried"] == 1
+    broken_items = [i for i in third["items"] if i["external_id"] == "sku-broken"]
+    assert broken_items[0]["retried_from"] == by_external["sku-broken"]["job_id"]
+    assert third["counts"] == {"succeeded": 2, "failed": 1}
+    # the Creatify item was created at the provider twice: its failure and its one retry
+    assert creatify_creates(stack) - before == 2
+    # and the earlier rounds' jobs are kept, still failed
+    assert client.job(flaky_job)["status"] == "failed"
+
+
+def test_given_a_closed_batch_when_reading_it_then_it_links_a_results_manifest_of_every_item(
+    stack: LocalStack, client: Client, shop: SampleShop
+) -> None:
+    image = shop.url("product.png")
+    items = [
+        {
+            "provider": "prodvisual",
+            "product": {"image_url": image},
+            "options": {"style": "lifestyle"},
+            "external_id": "A-1",
+        },
+        {
+            "provider": "prodvisual",
+            "product": {"image_url": shop.url("not-an-image.txt")},
+            "options": {"style": "lifestyle"},
+            "external_id": "A-2",
+        },
+    ]
+    with fast_sandboxes(stack):
+        accepted = client.http.post("/v1/batches", json={"items": items}).json()
+        batch = wait_closed(client, accepted["batch_id"], 0)
+
+    document = httpx.get(batch["results"]["json_url"], timeout=30.0).raise_for_status().json()
+    rows = {row["external_id"]: row for row in document["items"]}
+    ok, bad = client.job(rows["A-1"]["job_id"]), client.job(rows["A-2"]["job_id"])
+    assert (rows["A-1"]["status"], rows["A-2"]["status"]) == ("succeeded", "failed")
+    assert rows["A-2"]["error_code"] == bad["error"]["code"] == "invalid_product_image"
+    assert len(rows["A-1"]["output_keys"]) == len(ok["outputs"]) == 1
+    assert rows["A-1"]["output_keys"][0].startswith(f"outputs/{ok['job_id']}/")
+    assert rows["A-2"]["output_keys"] == []
+    table = httpx.get(batch["results"]["csv_url"], timeout=30.0).raise_for_status().text
+    parsed = list(csv.DictReader(io.StringIO(table)))
+    assert [(r["external_id"], r["job_id"], r["status"]) for r in parsed] == [
+        ("A-1", ok["job_id"], "succeeded"),
+        ("A-2", bad["job_id"], "failed"),
+    ]
+    assert parsed[1]["error_code"] == "invalid_product_image"
+
+
+def test_given_two_items_with_one_external_id_when_creating_the_batch_then_it_is_refused(
+    client: Client,
+) -> None:
+    item = {"provider": "creatify", "product": {"image_url": "https://a.example/p.png"}, "external_id": "x"}
+
+    answer = client.http.post("/v1/batches", json={"items": [item, item]})
+
+    assert answer.status_code == 422
+    assert "already the id of items.0" in answer.text
+
+
+def test_given_a_running_batch_when_retried_then_it_is_a_conflict(
+    stack: LocalStack, client: Client, shop: SampleShop
+) -> None:
+    assert stack.sandboxes is not None
+    item = {"provider": "creatify", "product": {"image_url": shop.url("product.png")}}
+    with sandbox_settings(stack.sandboxes.creatify, initializing_seconds=3.0):
+        accepted = client.http.post("/v1/batches", json={"items": [item]}).json()
+        answer = retry(client, accepted["batch_id"])
+
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "batch_running"
+    wait_closed(client, accepted["batch_id"], 0)
