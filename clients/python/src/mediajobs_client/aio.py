@@ -18,6 +18,7 @@ from mediajobs_client.client import RunResult
 from mediajobs_client.models import (
     Batch,
     BatchAccepted,
+    BatchRetried,
     Credits,
     Job,
     JobAccepted,
@@ -399,6 +400,10 @@ class AsyncBatches:
 
     async def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(await self._client._json("GET", f"/v1/batches/{batch_id}"))
+
+    async def retry(self, batch_id: str) -> BatchRetried:
+        """``POST /v1/batches/{id}/retry``: rerun the completed batch's failed items, once each."""
+        return BatchRetried.model_validate(await self._client._json("POST", f"/v1/batches/{batch_id}/retry"))
 
     async def wait(
         self,

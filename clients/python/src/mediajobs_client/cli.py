@@ -634,9 +634,9 @@ def jobs_wait(job_id: str, output_dir: Path | None, timeout: float) -> None:
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:
     """Job specs from a CSV: ``provider``, product columns (``image_url``, ``page_url``, ``title``,
-    ``description``, ``target_audience``), ``webhook_url``, ``metadata.<key>`` columns, and every
-    other column an option of that provider (``style``, ``aspect_ratio``, ``length``...). Empty
-    cells are left out."""
+    ``description``, ``target_audience``), ``webhook_url``, ``external_id``, ``metadata.<key>``
+    columns, and every other column an option of that provider (``style``, ``aspect_ratio``,
+    ``length``...). Empty cells are left out."""
     items: list[dict[str, Any]] = []
     with path.open(newline="", encoding="utf-8") as source:
         for line, row in enumerate(csv.DictReader(source), start=2):
@@ -650,8 +650,8 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
                     continue
                 if name in PRODUCT_COLUMNS:
                     item["product"][name] = value
-                elif name == "webhook_url":
-                    item["webhook_url"] = value
+                elif name in {"webhook_url", "external_id"}:
+                    item[name] = value
                 elif name.startswith("metadata."):
                     item.setdefault("metadata", {})[name.removeprefix("metadata.")] = value
                 else:
@@ -779,6 +779,34 @@ def batch_run(
     state.out.print(table)
     if output_dir is not None:
         state.out.print(f"saved {sum(len(f) for f in files.values())} file(s) to {output_dir}")
+
+
+@batch.command("retry")
+@click.argument("batch_id")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="follow the rerun to its end")
+@click.option("--timeout", type=float, default=3600.0, show_default=True)
+@json_flag
+def batch_retry(batch_id: str, wait: bool, timeout: float) -> None:
+    """Rerun the failed items of the completed batch BATCH_ID (once each)."""
+    state = _state()
+    client = state.client()
+    retried = client.batches.retry(batch_id)
+    if not wait:
+        if state.json:
+            _print_json(retried)
+        else:
+            state.out.print(f"batch {batch_id} round {retried.round}: {retried.retried} item(s) rerun")
+        return
+    display = BatchDisplay(state.err)
+    with display.running():
+        (done,) = _wait_batches(client, [batch_id], display, timeout)
+    if state.json:
+        _print_json({"retried": retried, "batch": done})
+        return
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(done.counts.items()))
+    state.out.print(
+        f"batch {batch_id} round {done.round}: {retried.retried} item(s) rerun; {done.outcome}: {counts}"
+    )
 
 
 # -- catalog --------------------------------------------------------------------------------------

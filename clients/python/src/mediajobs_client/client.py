@@ -18,6 +18,7 @@ from mediajobs_client import _core, errors
 from mediajobs_client.models import (
     Batch,
     BatchAccepted,
+    BatchRetried,
     Credits,
     Job,
     JobAccepted,
@@ -449,6 +450,10 @@ class Batches:
 
     def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(self._client._json("GET", f"/v1/batches/{batch_id}"))
+
+    def retry(self, batch_id: str) -> BatchRetried:
+        """``POST /v1/batches/{id}/retry``: rerun the completed batch's failed items, once each."""
+        return BatchRetried.model_validate(self._client._json("POST", f"/v1/batches/{batch_id}/retry"))
 
     def wait(
         self,

@@ -94,6 +94,9 @@ class Job(ApiModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     regenerated_from: str | None = None
     continued_from: str | None = None
+    external_id: str | None = None
+    batch_id: str | None = None
+    retried_from: str | None = None
     progress: Progress | None = None
     attempts: list[Attempt] = Field(default_factory=list)
     links: Links | None = None
@@ -173,6 +176,26 @@ class BatchItem(ApiModel):
     provider: str
     status: str
     error_code: str | None = None
+    external_id: str | None = None
+    retried_from: str | None = None
+
+
+class BatchResults(ApiModel):
+    """The completed round's results manifest (presigned, short-lived URLs)."""
+
+    round: int
+    csv_url: str
+    json_url: str
+    expires_at: datetime
+
+
+class BatchRetried(ApiModel):
+    batch_id: str
+    status: str
+    round: int
+    retried: int
+    job_ids: list[str]
+    links: dict[str, str] = Field(default_factory=dict)
 
 
 class Batch(ApiModel):
@@ -184,6 +207,10 @@ class Batch(ApiModel):
     completed_at: datetime | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     items: list[BatchItem] = Field(default_factory=list)
+    #: once completed: ``succeeded``, ``partially_succeeded`` or ``failed``
+    outcome: str | None = None
+    round: int = 0
+    results: BatchResults | None = None
 
     @property
     def completed(self) -> bool:
