@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from typing import Any
 
@@ -177,3 +178,91 @@ def test_given_a_running_batch_when_retried_then_it_is_a_conflict(
     assert answer.status_code == 409
     assert answer.json()["error"]["code"] == "batch_running"
     wait_closed(client, accepted["batch_id"], 0)
+
+
+# --- batches from a manifest file ---------------------------------------------------------------
+
+
+def upload_manifest(client: Client, fmt: str, body: bytes, **request: Any) -> dict[str, Any]:
+    """POST /v1/batch-manifests, then send the file with the presigned form as a client app would."""
+    answer = client.http.post("/v1/batch-manifests", json={"format": fmt, **request})
+    assert answer.status_code == 201, answer.text
+    created = dict(answer.json())
+    assert answer.headers["location"] == f"/v1/batch-manifests/{created['manifest_id']}"
+    sent = httpx.post(
+        created["url"],
+        data=created["fields"],
+        files={"file": (f"manifest.{fmt}", body, created["fields"]["Content-Type"])},
+        timeout=30.0,
+    )
+    assert sent.status_code in {200, 201, 204}, sent.text
+    return created
+
+
+def wait_manifest(client: Client, manifest_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    manifest: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        manifest = client.http.get(f"/v1/batch-manifests/{manifest_id}").json()
+        if manifest["status"] != "awaiting_file":
+            return manifest
+        time.sleep(0.25)
+    raise AssertionError(f"manifest {manifest_id} still awaiting its file: {manifest}")
+
+
+def test_given_a_csv_manifest_of_five_rows_when_uploaded_then_its_batch_runs_to_a_results_manifest(
+    stack: LocalStack, client: Client, shop: SampleShop
+) -> None:
+    image = shop.url("product.png")
+    rows = [
+        ("sku-1", "prodvisual", "lifestyle", ""),
+        ("sku-2", "prodvisual", "white_bg", ""),
+        ("sku-3", "prodvisual", "mockup", ""),
+        ("sku-4", "creatify", "", "image"),
+        ("sku-5", "creatify", "", "image"),
+    ]
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["external_id", "provider", "image_url", "style", "stop_after", "metadata.row"])
+    for number, (external_id, provider, style, stop_after) in enumerate(rows, start=1):
+        writer.writerow([external_id, provider, image, style, stop_after, str(number)])
+
+    with fast_sandboxes(stack):
+        # Given a CSV manifest of five rows sent with the presigned POST
+        created = upload_manifest(client, "csv", table.getvalue().encode(), metadata={"source": "csv"})
+        # When S3 tells mediajobs the file landed
+        manifest = wait_manifest(client, created["manifest_id"])
+        assert manifest["status"] == "started", manifest
+        batch = wait_closed(client, manifest["batch_id"], 0)
+
+    # Then the manifest names the batch it started, and the batch ran every row to a result
+    assert manifest["links"]["batch"] == f"/v1/batches/{manifest['batch_id']}"
+    assert batch["metadata"] == {"source": "csv"}
+    assert batch["outcome"] == "succeeded"
+    assert [i["external_id"] for i in batch["items"]] == [r[0] for r in rows]
+    document = httpx.get(batch["results"]["json_url"], timeout=30.0).raise_for_status().json()
+    assert [(r["external_id"], r["status"]) for r in document["items"]] == [(r[0], "succeeded") for r in rows]
+    assert all(r["output_keys"] for r in document["items"])
+    job = client.job(document["items"][3]["job_id"])
+    assert (job["provider"], job["external_id"], job["metadata"]) == ("creatify", "sku-4", {"row": "4"})
+
+
+def test_given_a_json_manifest_with_an_invalid_item_when_uploaded_then_it_is_refused_with_the_path(
+    client: Client, shop: SampleShop
+) -> None:
+    items = [
+        {"provider": "creatify", "product": {"image_url": shop.url("product.png")}, "external_id": "ok"},
+        {
+            "provider": "prodvisual",
+            "product": {"image_url": shop.url("product.png")},
+            "external_id": "no-style",
+        },
+    ]
+
+    created = upload_manifest(client, "json", json.dumps({"items": items}).encode())
+    manifest = wait_manifest(client, created["manifest_id"])
+
+    assert manifest["status"] == "refused"
+    assert manifest["batch_id"] is None
+    assert manifest["error"]["code"] == "validation_error"
+    assert "items.1.prodvisual.options" in [d["path"] for d in manifest["error"]["details"]]

@@ -19,7 +19,16 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
-from mediajobs.api.routes import batch_retries, batches, health, job_actions, jobs, providers, uploads
+from mediajobs.api.routes import (
+    batch_manifests,
+    batch_retries,
+    batches,
+    health,
+    job_actions,
+    jobs,
+    providers,
+    uploads,
+)
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
@@ -126,6 +135,7 @@ def build_app(
     jobs.register(app, services)
     batches.register(app, services)
     batch_retries.register(app, services)
+    batch_manifests.register(app, services)
     job_actions.register(app, services)
     providers.register(app, services)
     uploads.register(app, services)

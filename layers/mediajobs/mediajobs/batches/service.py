@@ -70,10 +70,18 @@ class BatchService:
         self.deadline_seconds = deadline_seconds
         self.now = clock
 
-    def create(self, tenant_id: str, request: BatchCreateRequest, *, public_base_url: str) -> Batch:
+    def create(
+        self,
+        tenant_id: str,
+        request: BatchCreateRequest,
+        *,
+        public_base_url: str,
+        batch_id: str | None = None,
+    ) -> Batch:
+        """Write the items' jobs and the batch, and start it (``batch_id``: a manifest's claimed id)."""
         self._check_styles(request)
         now = self.now()
-        batch_id = uuid.uuid4().hex
+        batch_id = batch_id or uuid.uuid4().hex
         jobs = [self._job(tenant_id, batch_id, item, now, public_base_url) for item in request.items]
         for job in jobs:
             self.jobs.create(job)
@@ -99,6 +107,10 @@ class BatchService:
             ) from exc
         logger.info("batch accepted", extra={"batch_id": batch_id, "items": len(jobs)})
         return batch
+
+    def check_request(self, request: BatchCreateRequest) -> None:
+        """What the request's models cannot check alone (ProdVisual styles); DomainError if refused."""
+        self._check_styles(request)
 
     def _check_styles(self, request: BatchCreateRequest) -> None:
         items = [(i, item) for i, item in enumerate(request.items) if isinstance(item, ProdVisualJobRequest)]
