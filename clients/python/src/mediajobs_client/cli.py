@@ -781,6 +781,38 @@ def batch_run(
         state.out.print(f"saved {sum(len(f) for f in files.values())} file(s) to {output_dir}")
 
 
+@batch.command("upload")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--webhook-url", help="where mediajobs POSTs the batch's final state")
+@click.option("--metadata", "-m", multiple=True, metavar="KEY=VALUE")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="follow the batch to its end")
+@click.option("--timeout", type=float, default=3600.0, show_default=True)
+@json_flag
+def batch_upload(
+    manifest: Path, webhook_url: str | None, metadata: tuple[str, ...], wait: bool, timeout: float
+) -> None:
+    """Upload MANIFEST (.csv or .json, up to 500 items) to S3; mediajobs validates it and runs its batch."""
+    state = _state()
+    client = state.client()
+    started = client.batch_manifests.create_from_file(
+        manifest, webhook_url=webhook_url, metadata=_metadata(metadata)
+    )
+    if not wait or started.batch_id is None:
+        if state.json:
+            _print_json(started)
+        else:
+            state.out.print(f"manifest {started.manifest_id} started batch {started.batch_id}")
+        return
+    display = BatchDisplay(state.err)
+    with display.running():
+        (done,) = _wait_batches(client, [started.batch_id], display, timeout)
+    if state.json:
+        _print_json({"manifest": started, "batch": done})
+        return
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(done.counts.items()))
+    state.out.print(f"batch {done.batch_id} from {manifest.name}: {done.outcome}: {counts}")
+
+
 @batch.command("retry")
 @click.argument("batch_id")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="follow the rerun to its end")

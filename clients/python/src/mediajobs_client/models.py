@@ -189,6 +189,44 @@ class BatchResults(ApiModel):
     expires_at: datetime
 
 
+class ManifestCreated(ApiModel):
+    """The presigned S3 POST form of a new batch manifest."""
+
+    manifest_id: str
+    status: str
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+    max_bytes: int
+    links: dict[str, str | None] = Field(default_factory=dict)
+
+
+class ManifestProblem(ApiModel):
+    path: str
+    message: str
+
+
+class ManifestError(ApiModel):
+    code: str
+    message: str
+    details: list[ManifestProblem] = Field(default_factory=list)
+
+
+class BatchManifest(ApiModel):
+    """A manifest file: ``awaiting_file``, ``started`` (``batch_id``) or ``refused`` (``error``)."""
+
+    manifest_id: str
+    status: str
+    format: str
+    key: str
+    batch_id: str | None = None
+    error: ManifestError | None = None
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, str | None] = Field(default_factory=dict)
+
+
 class BatchRetried(ApiModel):
     batch_id: str
     status: str
