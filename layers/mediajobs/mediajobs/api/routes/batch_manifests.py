@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
-from mediajobs.api.errors import ApiError
+from mediajobs.api.errors import ApiError, ErrorResponse
 from mediajobs.api.manifest_schemas import (
     ManifestCreated,
     ManifestErrorView,
@@ -46,6 +46,10 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         responses={
             201: {"description": "created", "content": {"application/json": {"model": ManifestCreated}}},
             **ERROR_RESPONSES,
+            400: {
+                "description": "the request body is not valid JSON",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
         },
         tags=["batches"],
     )
