@@ -6,13 +6,17 @@ import csv
 import io
 import json
 import time
+import uuid
 from typing import Any
 
 import httpx
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
+from standardwebhooks import Webhook
 
+from mediajobs.notifications.signing import generate_secret
 from tests.e2e.conftest import Client, fast_sandboxes, sandbox_settings
+from tests.support.servers import WebhookReceiver
 
 CLOSED = {"completed"}
 
@@ -266,3 +270,39 @@ def test_given_a_json_manifest_with_an_invalid_item_when_uploaded_then_it_is_ref
     assert manifest["batch_id"] is None
     assert manifest["error"]["code"] == "validation_error"
     assert "items.1.prodvisual.options" in [d["path"] for d in manifest["error"]["details"]]
+
+
+def test_given_items_with_external_ids_when_the_batch_completes_then_the_signed_webhooks_carry_them(
+    stack: LocalStack, shop: SampleShop
+) -> None:
+    receiver = WebhookReceiver()
+    try:
+        secret = generate_secret()
+        tenant = f"batch-hooks-{uuid.uuid4().hex[:8]}"
+        stack.add_api_key(f"key-{tenant}", tenant)
+        stack.set_tenant_webhooks(tenant, url=receiver.url("jobs"), secrets=[secret])
+        client = Client(stack.api_url, f"key-{tenant}")
+        item = {
+            "provider": "prodvisual",
+            "product": {"image_url": shop.url("product.png")},
+            "options": {"style": "mockup"},
+            "external_id": "hook-1",
+        }
+        with fast_sandboxes(stack):
+            body = {"items": [item], "webhook_url": receiver.url("batch")}
+            accepted = client.http.post("/v1/batches", json=body).json()
+            wait_closed(client, accepted["batch_id"], 0)
+            deadline = time.monotonic() + 30
+            while len({d.path for d in receiver.deliveries}) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+        events = {
+            event["type"]: event
+            for event in (Webhook(secret).verify(d.body, d.headers) for d in receiver.deliveries)
+        }
+    finally:
+        receiver.stop()
+    assert events["job.succeeded"]["data"]["external_id"] == "hook-1"
+    assert events["job.succeeded"]["data"]["batch_id"] == accepted["batch_id"]
+    assert [i["external_id"] for i in events["batch.completed"]["data"]["items"]] == ["hook-1"]
+    assert events["batch.completed"]["data"]["outcome"] == "succeeded"
