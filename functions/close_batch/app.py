@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediajobs.observability import logger, metrics, tracer
-from mediajobs.tasks.jobs import BatchInput, batch_runner
+from mediajobs.tasks.jobs import BatchInput, close_batch
 
 
 @logger.inject_lambda_context(correlation_id_path="batch_id")
@@ -16,4 +16,4 @@ from mediajobs.tasks.jobs import BatchInput, batch_runner
 @tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=BatchInput)
 def lambda_handler(event: BatchInput, context: LambdaContext) -> dict[str, Any]:
-    return {"completed": batch_runner().close_if_done(event.batch_id)}
+    return {"completed": close_batch(event.batch_id)}

@@ -15,4 +15,8 @@ from mediajobs.tasks.jobs import MarkFailedInput, pipeline
 @event_parser(model=MarkFailedInput)
 def lambda_handler(event: MarkFailedInput, context: LambdaContext) -> dict[str, str | int]:
     logger.warning("job caught an error", extra={"state_error": event.error.Error})
-    return pipeline().fail_from_state_error(event.job_id, event.error.error_type()).as_dict()
+    return (
+        pipeline()
+        .fail_from_state_error(event.job_id, event.error.error_type(), caught_at=event.caught_at)
+        .as_dict()
+    )

@@ -47,6 +47,8 @@ class Settings(BaseModel):
     #: a provider create call left without an answer (timeout, crashed task) waits this long for
     #: the provider's callback to name the task before it is sent again (see README, Idempotency)
     unanswered_call_wait_seconds: Annotated[int, Field(ge=0)] = 900
+    #: a job with fallback providers moves on after its provider stayed unreachable this long
+    fallback_unreachable_seconds: Annotated[int, Field(ge=0)] = 300
 
     public_base_url: str = ""
     #: the API Gateway URL: links of jobs no API request started (S3 drops) when PUBLIC_BASE_URL is empty

@@ -105,6 +105,17 @@ OPERATIONS = [
     Operation("getUpload", "GET", f"/v1/uploads/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}),
     Operation("createBatch", "POST", "/v1/batches", BATCH_EXAMPLES["mixed"].value, {503: UNAVAILABLE}),
     Operation("getBatch", "GET", f"/v1/batches/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}),
+    Operation(
+        "retryBatch",
+        "POST",
+        f"/v1/batches/{JOB_ID}/retry",
+        None,
+        {404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE},
+    ),
+    Operation("createBatchManifest", "POST", "/v1/batch-manifests", {"format": "csv"}, {503: UNAVAILABLE}),
+    Operation(
+        "getBatchManifest", "GET", f"/v1/batch-manifests/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}
+    ),
     Operation("listProviders", "GET", "/v1/providers", None, {503: UNAVAILABLE}),
     Operation(
         "getProdvisualStyles",
@@ -200,6 +211,7 @@ def app_with(
         actions=refusing,  # type: ignore[arg-type]
         catalog=refusing,  # type: ignore[arg-type]
         uploads=refusing,  # type: ignore[arg-type]
+        manifests=refusing,  # type: ignore[arg-type]
         idempotency=creator,  # type: ignore[arg-type]
     )
     return build_app(lambda: services)

@@ -91,10 +91,21 @@ def test_given_the_translated_template_when_dependencies_are_followed_then_none_
 def test_given_the_translated_template_when_the_bucket_is_read_then_uploads_invoke_the_trigger(
     resources: dict[str, Any],
 ) -> None:
-    (configuration,) = resources["MediaBucket"]["Properties"]["NotificationConfiguration"][
+    configurations = resources["MediaBucket"]["Properties"]["NotificationConfiguration"][
         "LambdaConfigurations"
     ]
+    by_prefix = {
+        c["Filter"]["S3Key"]["Rules"][0]["Value"]: (
+            c["Event"],
+            c["Function"],
+            len(c["Filter"]["S3Key"]["Rules"]),
+        )
+        for c in configurations
+    }
 
-    assert configuration["Event"] == "s3:ObjectCreated:*"
-    assert configuration["Function"] == {"Fn::GetAtt": ["UploadTriggerFunction", "Arn"]}
-    assert configuration["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    # uploads/ runs the upload trigger; manifests/ (batch manifests) runs the manifest trigger
+    assert len(configurations) == 2
+    assert by_prefix == {
+        "uploads/": ("s3:ObjectCreated:*", {"Fn::GetAtt": ["UploadTriggerFunction", "Arn"]}, 1),
+        "manifests/": ("s3:ObjectCreated:*", {"Fn::GetAtt": ["ManifestTriggerFunction", "Arn"]}, 1),
+    }

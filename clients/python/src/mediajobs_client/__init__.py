@@ -21,8 +21,11 @@ from mediajobs_client.errors import (
     WebhookVerificationError,
 )
 from mediajobs_client.models import (
+    Attempt,
     Batch,
     BatchAccepted,
+    BatchManifest,
+    BatchRetried,
     Job,
     JobAccepted,
     JobSummary,
@@ -35,10 +38,13 @@ from mediajobs_client.models import (
 __all__ = [
     "APIConnectionError",
     "AsyncClient",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
     "BatchAccepted",
+    "BatchManifest",
+    "BatchRetried",
     "Client",
     "ConflictError",
     "DownloadIntegrityError",

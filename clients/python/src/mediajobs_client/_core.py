@@ -8,7 +8,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from mediajobs_client import errors
-from mediajobs_client.models import Job, Output, UploadCreated
+from mediajobs_client.models import BatchManifest, Job, ManifestCreated, Output, UploadCreated
 
 #: connect quickly or fail; a job answer can take a while (the API fetches the product image)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -162,9 +162,13 @@ def job_body(
     options: Mapping[str, Any] | None,
     webhook_url: str | None,
     metadata: Mapping[str, str] | None,
+    *,
+    fallback: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The JSON of ``POST /v1/jobs`` (and of a batch item, and of an upload without the image)."""
     body: dict[str, Any] = {"provider": provider, "product": dict(product or {})}
+    if fallback:
+        body["fallback"] = [dict(f) for f in fallback]
     if options is not None:
         body["options"] = dict(options)
     if webhook_url is not None:
@@ -261,11 +265,44 @@ def expires_soon(output: Output) -> bool:
     return expires is not None and expires.timestamp() - time.time() < 30
 
 
-def check_size(path: Path, created: UploadCreated) -> None:
+MANIFEST_TYPES = {"csv": "text/csv", "json": "application/json"}
+
+
+def manifest_body(fmt: str, webhook_url: str | None, metadata: Mapping[str, str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"format": fmt}
+    if webhook_url is not None:
+        body["webhook_url"] = webhook_url
+    if metadata:
+        body["metadata"] = dict(metadata)
+    return body
+
+
+def manifest_format(path: Path) -> str:
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in MANIFEST_TYPES:
+        raise errors.ValidationError(
+            f"{path.name}: a manifest is a .csv or .json file", code="invalid_manifest"
+        )
+    return fmt
+
+
+def started_or_raise(manifest: BatchManifest) -> BatchManifest:
+    """The manifest once it started its batch; a refused one raises ``ValidationError``."""
+    if manifest.status == "refused" and manifest.error is not None:
+        raise errors.ValidationError(
+            manifest.error.message,
+            code=manifest.error.code,
+            details=[problem.model_dump() for problem in manifest.error.details],
+        )
+    return manifest
+
+
+def check_size(
+    path: Path, created: UploadCreated | ManifestCreated, *, code: str = "product_image_too_large"
+) -> None:
     """Refuse before sending a file the upload form would refuse for its size."""
     size = path.stat().st_size
     if size > created.max_bytes:
         raise errors.ValidationError(
-            f"{path.name} is {size} bytes; uploads take at most {created.max_bytes}",
-            code="product_image_too_large",
+            f"{path.name} is {size} bytes; uploads take at most {created.max_bytes}", code=code
         )

@@ -18,11 +18,14 @@ from mediajobs_client.client import RunResult
 from mediajobs_client.models import (
     Batch,
     BatchAccepted,
+    BatchManifest,
+    BatchRetried,
     Credits,
     Job,
     JobAccepted,
     JobPage,
     JobSummary,
+    ManifestCreated,
     Output,
     Provider,
     Styles,
@@ -74,6 +77,7 @@ class AsyncClient:
         self.jobs = AsyncJobs(self)
         self.uploads = AsyncUploads(self)
         self.batches = AsyncBatches(self)
+        self.batch_manifests = AsyncBatchManifests(self)
         self.providers = AsyncProviders(self)
         self.webhooks = Webhooks(webhook_secret)
 
@@ -152,7 +156,9 @@ class AsyncClient:
                     sink.write(chunk)
         check.check(name)
 
-    async def post_form(self, created: UploadCreated, path: Path, content_type: str) -> None:
+    async def post_form(
+        self, created: UploadCreated | ManifestCreated, path: Path, content_type: str
+    ) -> None:
         form = _core.upload_form(created.fields, content_type)
         data = path.read_bytes()
         attempt = 0
@@ -190,8 +196,9 @@ class AsyncJobs:
         webhook_url: str | None = None,
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> JobAccepted:
-        body = _core.job_body(provider, product, options, webhook_url, metadata)
+        body = _core.job_body(provider, product, options, webhook_url, metadata, fallback=fallback)
         key = idempotency_key or _core.new_idempotency_key()
         return JobAccepted.model_validate(
             await self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
@@ -262,9 +269,15 @@ class AsyncJobs:
         on_update: JobCallback | None = None,
         timeout: float = 900.0,
         raise_on_failure: bool = True,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> RunResult:
         accepted = await self.create(
-            provider=provider, product=product, options=options, webhook_url=webhook_url, metadata=metadata
+            provider=provider,
+            product=product,
+            options=options,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            fallback=fallback,
         )
         job = await self.wait(accepted.job_id, on_update=on_update, timeout=timeout)
         if job.status != "succeeded":
@@ -393,6 +406,10 @@ class AsyncBatches:
     async def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(await self._client._json("GET", f"/v1/batches/{batch_id}"))
 
+    async def retry(self, batch_id: str) -> BatchRetried:
+        """``POST /v1/batches/{id}/retry``: rerun the completed batch's failed items, once each."""
+        return BatchRetried.model_validate(await self._client._json("POST", f"/v1/batches/{batch_id}/retry"))
+
     async def wait(
         self,
         batch_id: str,
@@ -419,6 +436,65 @@ class AsyncBatches:
                     code="wait_timeout",
                 )
             await self._client._sleep(backoff.next(remaining))
+
+
+class AsyncBatchManifests:
+    """``client.batch_manifests``: a batch from a CSV or JSON manifest file (an S3 presigned POST)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        manifest_format: str,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ManifestCreated:
+        """``POST /v1/batch-manifests``: the upload form of a ``csv`` or ``json`` manifest."""
+        body = _core.manifest_body(manifest_format, webhook_url, metadata)
+        return ManifestCreated.model_validate(
+            await self._client._json("POST", "/v1/batch-manifests", json=body)
+        )
+
+    async def get(self, manifest_id: str) -> BatchManifest:
+        return BatchManifest.model_validate(
+            await self._client._json("GET", f"/v1/batch-manifests/{manifest_id}")
+        )
+
+    async def wait(
+        self, manifest_id: str, *, timeout: float = 60.0, poll_interval: float = 0.2
+    ) -> BatchManifest:
+        """Poll until the file was handled: ``started`` (its ``batch_id``) or ``refused``."""
+        deadline = time.monotonic() + timeout
+        backoff = _core.Backoff(poll_interval, 2.0)
+        while True:
+            manifest = await self.get(manifest_id)
+            if manifest.status != "awaiting_file":
+                return manifest
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.WaitTimeoutError(
+                    f"manifest {manifest_id} still awaits its file after {timeout:g} s", code="wait_timeout"
+                )
+            await self._client._sleep(backoff.next(remaining))
+
+    async def create_from_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> BatchManifest:
+        """Send a ``.csv`` or ``.json`` manifest and wait for its batch; a refused file raises
+        ``ValidationError`` with the manifest's problems as ``details``."""
+        source = Path(path)
+        fmt = _core.manifest_format(source)
+        created = await self.create(manifest_format=fmt, webhook_url=webhook_url, metadata=metadata)
+        _core.check_size(source, created, code="manifest_too_large")
+        await self._client.post_form(created, source, _core.MANIFEST_TYPES[fmt])
+        return _core.started_or_raise(await self.wait(created.manifest_id, timeout=timeout))
 
 
 class AsyncProviders:

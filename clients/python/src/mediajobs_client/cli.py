@@ -268,12 +268,16 @@ def _run(
     webhook_url: str | None,
     metadata: Sequence[str],
     timeout: float,
+    fallback: Sequence[str] = (),
 ) -> None:
     state = _state()
     client = state.client()
     product = {name: value for name, value in product.items() if value is not None}
     options = {name: value for name, value in options.items() if value is not None}
     display = JobDisplay(state.err, _provider_stages(client, provider))
+    fallbacks = [_fallback(spec) for spec in fallback]
+    if file is not None and fallbacks:
+        raise click.UsageError("--fallback needs --image-url (an uploaded FILE runs on one provider)")
     with display.running(provider):
         if file is not None:
             upload = client.uploads.create_from_file(
@@ -294,6 +298,7 @@ def _run(
                 options=options,
                 webhook_url=webhook_url,
                 metadata=_metadata(metadata),
+                fallback=fallbacks,
             ).job_id
         result = client.jobs.finish(
             job_id, download_to=output_dir if download else None, on_update=display.update, timeout=timeout
@@ -306,6 +311,20 @@ def _run(
         state.out.print(f"saved {len(result.files)} file(s) to {output_dir}")
     else:
         state.out.print(f"job {result.job.job_id} {result.job.status}: {len(result.job.outputs)} output(s)")
+
+
+def _fallback(spec: str) -> dict[str, Any]:
+    """``creatify`` or ``creatify:{"stop_after": "image"}``: one fallback of ``POST /v1/jobs``."""
+    provider, _, options = spec.partition(":")
+    fallback: dict[str, Any] = {"provider": provider.strip()}
+    if options.strip():
+        try:
+            fallback["options"] = json.loads(options)
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{spec!r}: the options are not JSON ({exc})", param_hint="--fallback"
+            ) from exc
+    return fallback
 
 
 def run_options[F: Callable[..., Any]](command: F) -> F:
@@ -330,6 +349,12 @@ def run_options[F: Callable[..., Any]](command: F) -> F:
                 "--metadata", "-m", multiple=True, metavar="KEY=VALUE", help="your own keys, repeatable"
             ),
             click.option("--timeout", type=float, default=900.0, show_default=True, help="seconds to wait"),
+            click.option(
+                "--fallback",
+                multiple=True,
+                metavar="PROVIDER[:OPTIONS_JSON]",
+                help="a provider to try if this one fails for good, repeatable (with --image-url)",
+            ),
             json_flag,
         ]
     ):
@@ -366,6 +391,7 @@ def run_prodvisual(
     webhook_url: str | None,
     metadata: tuple[str, ...],
     timeout: float,
+    fallback: tuple[str, ...],
     style: str,
     platform: str | None,
     dimensions: str | None,
@@ -393,6 +419,7 @@ def run_prodvisual(
         webhook_url=webhook_url,
         metadata=metadata,
         timeout=timeout,
+        fallback=fallback,
     )
 
 
@@ -413,6 +440,7 @@ def run_creatify(
     webhook_url: str | None,
     metadata: tuple[str, ...],
     timeout: float,
+    fallback: tuple[str, ...],
     aspect_ratio: str | None,
     video_type: str | None,
     image_prompt: str | None,
@@ -440,6 +468,7 @@ def run_creatify(
         webhook_url=webhook_url,
         metadata=metadata,
         timeout=timeout,
+        fallback=fallback,
     )
 
 
@@ -464,6 +493,7 @@ def run_jogg(
     webhook_url: str | None,
     metadata: tuple[str, ...],
     timeout: float,
+    fallback: tuple[str, ...],
     page_url: str | None,
     title: str | None,
     description: str | None,
@@ -504,6 +534,7 @@ def run_jogg(
         webhook_url=webhook_url,
         metadata=metadata,
         timeout=timeout,
+        fallback=fallback,
     )
 
 
@@ -603,9 +634,9 @@ def jobs_wait(job_id: str, output_dir: Path | None, timeout: float) -> None:
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:
     """Job specs from a CSV: ``provider``, product columns (``image_url``, ``page_url``, ``title``,
-    ``description``, ``target_audience``), ``webhook_url``, ``metadata.<key>`` columns, and every
-    other column an option of that provider (``style``, ``aspect_ratio``, ``length``...). Empty
-    cells are left out."""
+    ``description``, ``target_audience``), ``webhook_url``, ``external_id``, ``metadata.<key>``
+    columns, and every other column an option of that provider (``style``, ``aspect_ratio``,
+    ``length``...). Empty cells are left out."""
     items: list[dict[str, Any]] = []
     with path.open(newline="", encoding="utf-8") as source:
         for line, row in enumerate(csv.DictReader(source), start=2):
@@ -619,8 +650,8 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
                     continue
                 if name in PRODUCT_COLUMNS:
                     item["product"][name] = value
-                elif name == "webhook_url":
-                    item["webhook_url"] = value
+                elif name in {"webhook_url", "external_id"}:
+                    item[name] = value
                 elif name.startswith("metadata."):
                     item.setdefault("metadata", {})[name.removeprefix("metadata.")] = value
                 else:
@@ -748,6 +779,66 @@ def batch_run(
     state.out.print(table)
     if output_dir is not None:
         state.out.print(f"saved {sum(len(f) for f in files.values())} file(s) to {output_dir}")
+
+
+@batch.command("upload")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--webhook-url", help="where mediajobs POSTs the batch's final state")
+@click.option("--metadata", "-m", multiple=True, metavar="KEY=VALUE")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="follow the batch to its end")
+@click.option("--timeout", type=float, default=3600.0, show_default=True)
+@json_flag
+def batch_upload(
+    manifest: Path, webhook_url: str | None, metadata: tuple[str, ...], wait: bool, timeout: float
+) -> None:
+    """Upload MANIFEST (.csv or .json, up to 500 items) to S3; mediajobs validates it and runs its batch."""
+    state = _state()
+    client = state.client()
+    started = client.batch_manifests.create_from_file(
+        manifest, webhook_url=webhook_url, metadata=_metadata(metadata)
+    )
+    if not wait or started.batch_id is None:
+        if state.json:
+            _print_json(started)
+        else:
+            state.out.print(f"manifest {started.manifest_id} started batch {started.batch_id}")
+        return
+    display = BatchDisplay(state.err)
+    with display.running():
+        (done,) = _wait_batches(client, [started.batch_id], display, timeout)
+    if state.json:
+        _print_json({"manifest": started, "batch": done})
+        return
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(done.counts.items()))
+    state.out.print(f"batch {done.batch_id} from {manifest.name}: {done.outcome}: {counts}")
+
+
+@batch.command("retry")
+@click.argument("batch_id")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="follow the rerun to its end")
+@click.option("--timeout", type=float, default=3600.0, show_default=True)
+@json_flag
+def batch_retry(batch_id: str, wait: bool, timeout: float) -> None:
+    """Rerun the failed items of the completed batch BATCH_ID (once each)."""
+    state = _state()
+    client = state.client()
+    retried = client.batches.retry(batch_id)
+    if not wait:
+        if state.json:
+            _print_json(retried)
+        else:
+            state.out.print(f"batch {batch_id} round {retried.round}: {retried.retried} item(s) rerun")
+        return
+    display = BatchDisplay(state.err)
+    with display.running():
+        (done,) = _wait_batches(client, [batch_id], display, timeout)
+    if state.json:
+        _print_json({"retried": retried, "batch": done})
+        return
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(done.counts.items()))
+    state.out.print(
+        f"batch {batch_id} round {done.round}: {retried.retried} item(s) rerun; {done.outcome}: {counts}"
+    )
 
 
 # -- catalog --------------------------------------------------------------------------------------

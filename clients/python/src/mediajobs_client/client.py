@@ -18,11 +18,14 @@ from mediajobs_client import _core, errors
 from mediajobs_client.models import (
     Batch,
     BatchAccepted,
+    BatchManifest,
+    BatchRetried,
     Credits,
     Job,
     JobAccepted,
     JobPage,
     JobSummary,
+    ManifestCreated,
     Output,
     Provider,
     Styles,
@@ -74,6 +77,7 @@ class Client:
         self.jobs = Jobs(self)
         self.uploads = Uploads(self)
         self.batches = Batches(self)
+        self.batch_manifests = BatchManifests(self)
         self.providers = Providers(self)
         self.webhooks = Webhooks(webhook_secret)
 
@@ -157,7 +161,7 @@ class Client:
                     sink.write(chunk)
         check.check(name)
 
-    def post_form(self, created: UploadCreated, path: Path, content_type: str) -> None:
+    def post_form(self, created: UploadCreated | ManifestCreated, path: Path, content_type: str) -> None:
         """Send a file to an upload's presigned S3 POST form (the fields first, the file last)."""
         form = _core.upload_form(created.fields, content_type)
         attempt = 0
@@ -199,9 +203,10 @@ class Jobs:
         webhook_url: str | None = None,
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> JobAccepted:
         """``POST /v1/jobs``. Every retry of this call sends the same ``Idempotency-Key``."""
-        body = _core.job_body(provider, product, options, webhook_url, metadata)
+        body = _core.job_body(provider, product, options, webhook_url, metadata, fallback=fallback)
         key = idempotency_key or _core.new_idempotency_key()
         data = self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
         return JobAccepted.model_validate(data)
@@ -277,13 +282,19 @@ class Jobs:
         on_update: JobCallback | None = None,
         timeout: float = 900.0,
         raise_on_failure: bool = True,
+        fallback: Sequence[Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Create a job, wait for it, and (with ``download_to``) save every output there.
 
         A failed or cancelled job raises ``JobFailedError`` (unless ``raise_on_failure=False``).
         """
         accepted = self.create(
-            provider=provider, product=product, options=options, webhook_url=webhook_url, metadata=metadata
+            provider=provider,
+            product=product,
+            options=options,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            fallback=fallback,
         )
         return self.finish(
             accepted.job_id,
@@ -443,6 +454,10 @@ class Batches:
     def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(self._client._json("GET", f"/v1/batches/{batch_id}"))
 
+    def retry(self, batch_id: str) -> BatchRetried:
+        """``POST /v1/batches/{id}/retry``: rerun the completed batch's failed items, once each."""
+        return BatchRetried.model_validate(self._client._json("POST", f"/v1/batches/{batch_id}/retry"))
+
     def wait(
         self,
         batch_id: str,
@@ -470,6 +485,59 @@ class Batches:
                     code="wait_timeout",
                 )
             self._client._sleep(backoff.next(remaining))
+
+
+class BatchManifests:
+    """``client.batch_manifests``: a batch from a CSV or JSON manifest file (an S3 presigned POST)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self,
+        *,
+        manifest_format: str,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ManifestCreated:
+        """``POST /v1/batch-manifests``: the upload form of a ``csv`` or ``json`` manifest."""
+        body = _core.manifest_body(manifest_format, webhook_url, metadata)
+        return ManifestCreated.model_validate(self._client._json("POST", "/v1/batch-manifests", json=body))
+
+    def get(self, manifest_id: str) -> BatchManifest:
+        return BatchManifest.model_validate(self._client._json("GET", f"/v1/batch-manifests/{manifest_id}"))
+
+    def wait(self, manifest_id: str, *, timeout: float = 60.0, poll_interval: float = 0.2) -> BatchManifest:
+        """Poll until the file was handled: ``started`` (its ``batch_id``) or ``refused``."""
+        deadline = time.monotonic() + timeout
+        backoff = _core.Backoff(poll_interval, 2.0)
+        while True:
+            manifest = self.get(manifest_id)
+            if manifest.status != "awaiting_file":
+                return manifest
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.WaitTimeoutError(
+                    f"manifest {manifest_id} still awaits its file after {timeout:g} s", code="wait_timeout"
+                )
+            self._client._sleep(backoff.next(remaining))
+
+    def create_from_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> BatchManifest:
+        """Send a ``.csv`` or ``.json`` manifest and wait for its batch; a refused file raises
+        ``ValidationError`` with the manifest's problems as ``details``."""
+        source = Path(path)
+        fmt = _core.manifest_format(source)
+        created = self.create(manifest_format=fmt, webhook_url=webhook_url, metadata=metadata)
+        _core.check_size(source, created, code="manifest_too_large")
+        self._client.post_form(created, source, _core.MANIFEST_TYPES[fmt])
+        return _core.started_or_raise(self.wait(created.manifest_id, timeout=timeout))
 
 
 class Providers:

@@ -68,6 +68,16 @@ class Output(ApiModel):
     download_url_expires_at: datetime | None = None
 
 
+class Attempt(ApiModel):
+    """One provider a job tried; the last is the provider that made (or last failed) the job."""
+
+    provider: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    message: str | None = None
+
+
 class Job(ApiModel):
     job_id: str
     provider: str
@@ -84,7 +94,11 @@ class Job(ApiModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     regenerated_from: str | None = None
     continued_from: str | None = None
+    external_id: str | None = None
+    batch_id: str | None = None
+    retried_from: str | None = None
     progress: Progress | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
     links: Links | None = None
 
     @property
@@ -162,6 +176,64 @@ class BatchItem(ApiModel):
     provider: str
     status: str
     error_code: str | None = None
+    external_id: str | None = None
+    retried_from: str | None = None
+
+
+class BatchResults(ApiModel):
+    """The completed round's results manifest (presigned, short-lived URLs)."""
+
+    round: int
+    csv_url: str
+    json_url: str
+    expires_at: datetime
+
+
+class ManifestCreated(ApiModel):
+    """The presigned S3 POST form of a new batch manifest."""
+
+    manifest_id: str
+    status: str
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+    max_bytes: int
+    links: dict[str, str | None] = Field(default_factory=dict)
+
+
+class ManifestProblem(ApiModel):
+    path: str
+    message: str
+
+
+class ManifestError(ApiModel):
+    code: str
+    message: str
+    details: list[ManifestProblem] = Field(default_factory=list)
+
+
+class BatchManifest(ApiModel):
+    """A manifest file: ``awaiting_file``, ``started`` (``batch_id``) or ``refused`` (``error``)."""
+
+    manifest_id: str
+    status: str
+    format: str
+    key: str
+    batch_id: str | None = None
+    error: ManifestError | None = None
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, str | None] = Field(default_factory=dict)
+
+
+class BatchRetried(ApiModel):
+    batch_id: str
+    status: str
+    round: int
+    retried: int
+    job_ids: list[str]
+    links: dict[str, str] = Field(default_factory=dict)
 
 
 class Batch(ApiModel):
@@ -173,6 +245,10 @@ class Batch(ApiModel):
     completed_at: datetime | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     items: list[BatchItem] = Field(default_factory=list)
+    #: once completed: ``succeeded``, ``partially_succeeded`` or ``failed``
+    outcome: str | None = None
+    round: int = 0
+    results: BatchResults | None = None
 
     @property
     def completed(self) -> bool:

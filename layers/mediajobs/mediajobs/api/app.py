@@ -30,7 +30,16 @@ from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
 from mediajobs.api.openapi import DocumentedResolver
 from mediajobs.api.ratelimit import RateLimitedError, TenantRateLimiter
 from mediajobs.api.resolver import EnvelopedResolver
-from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
+from mediajobs.api.routes import (
+    batch_manifests,
+    batch_retries,
+    batches,
+    health,
+    job_actions,
+    jobs,
+    providers,
+    uploads,
+)
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
@@ -39,6 +48,8 @@ PUBLIC_PREFIXES = ("/p/",)
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", health.HEALTH_PATH})
 #: Swagger UI's files for the docs page: the console function's copy of swagger-ui-dist (same origin)
 SWAGGER_BASE_URL = "/console/swagger-ui"
+#: the route modules, each with ``register(app, services)``
+ROUTE_AREAS = (idempotency, jobs, batches, batch_retries, batch_manifests, job_actions, providers, uploads)
 PROVIDER_TAGS = frozenset({"creatify", "jogg", "prodvisual"})
 
 
@@ -177,12 +188,8 @@ def build_app(
     def unknown_route(_exc: Exception) -> Response[Any]:
         return error_response(ApiError(404, "not_found", "no such route; see /v1/openapi.json"))
 
-    idempotency.register(app, services)
-    jobs.register(app, services)
-    batches.register(app, services)
-    job_actions.register(app, services)
-    providers.register(app, services)
-    uploads.register(app, services)
+    for area in ROUTE_AREAS:
+        area.register(app, services)
     health.register(app)
 
     # security [{}]: no key needed (the document holds no secret)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,7 +11,15 @@ from mediajobs.batches.models import BatchCreateRequest
 from mediajobs.jobs.models import JobStatus
 from mediajobs.providers.base import ProviderName
 
-__all__ = ["BatchAccepted", "BatchCreateRequest", "BatchItemView", "BatchLinks", "BatchView"]
+__all__ = [
+    "BatchAccepted",
+    "BatchCreateRequest",
+    "BatchItemView",
+    "BatchLinks",
+    "BatchResultsView",
+    "BatchRetried",
+    "BatchView",
+]
 
 
 class BatchLinks(BaseModel):
@@ -32,6 +40,31 @@ class BatchItemView(BaseModel):
     provider: ProviderName
     status: JobStatus
     error_code: str | None = None
+    external_id: Annotated[str | None, Field(description="the item's external_id as the client sent it")] = (
+        None
+    )
+    retried_from: Annotated[str | None, Field(description="the failed job this item's job reruns")] = None
+
+
+class BatchResultsView(BaseModel):
+    """The closed round's results manifest: one row per item (external_id, job_id, status,
+    error_code, output_keys, retried_from), as CSV and JSON, behind short-lived presigned URLs."""
+
+    round: int
+    csv_url: str
+    json_url: str
+    expires_at: datetime
+
+
+class BatchRetried(BaseModel):
+    """``POST /v1/batches/{id}/retry``: the round started and the new job of each failed item."""
+
+    batch_id: str
+    status: str
+    round: Annotated[int, Field(ge=1, description="how many retries the batch has had, this one included")]
+    retried: Annotated[int, Field(ge=1, description="how many failed items this retry reruns")]
+    job_ids: Annotated[list[str], Field(description="the new jobs, one per failed item")]
+    links: dict[str, str]
 
 
 class BatchView(BaseModel):
@@ -45,3 +78,11 @@ class BatchView(BaseModel):
     completed_at: datetime | None = None
     metadata: dict[str, str]
     items: list[BatchItemView]
+    outcome: Annotated[
+        Literal["succeeded", "partially_succeeded", "failed"] | None,
+        Field(description="once completed: whether every item, some, or none succeeded"),
+    ] = None
+    round: Annotated[int, Field(ge=0, description="how many times POST /v1/batches/{id}/retry ran")] = 0
+    results: Annotated[
+        BatchResultsView | None, Field(description="the completed round's results manifest")
+    ] = None

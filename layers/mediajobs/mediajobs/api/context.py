@@ -18,6 +18,7 @@ from mediajobs.api.idempotency import IdempotentCreator
 from mediajobs.api.openapi import errors
 from mediajobs.api.schemas import JobAccepted, Links
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
+from mediajobs.batches.manifests import ManifestService, ManifestStore
 from mediajobs.batches.service import BatchService
 from mediajobs.batches.store import BatchStore
 from mediajobs.catalog.service import ProviderCatalog
@@ -54,6 +55,8 @@ class ApiServices:
     uploads: UploadService
     #: Idempotency-Key records (None: no idempotency table, the header is checked and ignored)
     idempotency: IdempotentCreator | None
+    #: batches from manifest files in S3 (None: not offered)
+    manifests: ManifestService | None = None
 
 
 @functools.cache
@@ -93,6 +96,12 @@ def default_services() -> ApiServices:
         idempotency=IdempotentCreator.on_table(settings.idempotency_table)
         if settings.idempotency_table
         else None,
+        manifests=ManifestService(
+            store=ManifestStore(dynamodb_table(settings.jobs_table)),
+            s3=s3_client(),
+            bucket=settings.media_bucket,
+            url_seconds=settings.upload_url_seconds,
+        ),
     )
 
 

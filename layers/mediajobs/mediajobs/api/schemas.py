@@ -25,6 +25,7 @@ from mediajobs.jobs.requests import (
 from mediajobs.providers.base import OutputKind, ProviderName, TaskState
 
 __all__ = [
+    "AttemptView",
     "CreatifyJobRequest",
     "ErrorView",
     "HttpUrl",
@@ -100,6 +101,21 @@ class ProgressView(BaseModel):
     eta_seconds: Annotated[float | None, Field(ge=0, description="estimated seconds left")] = None
 
 
+class AttemptView(BaseModel):
+    """One provider the job tried: the last one is the current (or final) provider."""
+
+    provider: ProviderName
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: Annotated[
+        str | None,
+        Field(
+            description="why the attempt ended: an error code, or the job's final status; null while it runs"
+        ),
+    ] = None
+    message: str | None = None
+
+
 class JobView(BaseModel):
     job_id: str
     provider: ProviderName
@@ -117,4 +133,11 @@ class JobView(BaseModel):
     metadata: dict[str, str]
     regenerated_from: Annotated[str | None, Field(description="the job this one regenerates")] = None
     continued_from: Annotated[str | None, Field(description="the preview job it makes the video of")] = None
+    external_id: Annotated[str | None, Field(description="the client's own id of the job")] = None
+    batch_id: Annotated[str | None, Field(description="the batch the job is an item of")] = None
+    retried_from: Annotated[str | None, Field(description="the failed batch item job this one reruns")] = None
+    attempts: Annotated[
+        list[AttemptView],
+        Field(description="each provider tried, in order (more than one after a fallback)"),
+    ] = Field(default_factory=list)
     links: Links

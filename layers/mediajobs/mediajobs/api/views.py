@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Literal
 
 from mediajobs.api.action_schemas import JobListView, JobSummaryView
-from mediajobs.api.batch_schemas import BatchItemView, BatchView
+from mediajobs.api.batch_schemas import BatchItemView, BatchResultsView, BatchView
 from mediajobs.api.schemas import (
+    AttemptView,
     ErrorView,
     JobView,
     Links,
@@ -24,6 +26,7 @@ from mediajobs.api.schemas import (
     TimelineView,
 )
 from mediajobs.batches.models import Batch
+from mediajobs.batches.results import results_keys
 from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, JobSummary
 from mediajobs.jobs.progress import progress
 from mediajobs.jobs.service import JobService
@@ -87,8 +90,36 @@ def job_view(job: Job, *, presign: Presign, now: datetime, download_url_seconds:
         metadata=job.spec.metadata,
         regenerated_from=job.regenerated_from,
         continued_from=job.continued_from,
+        external_id=job.external_id,
+        batch_id=job.batch_id,
+        retried_from=job.retried_from,
+        attempts=_attempts(job),
         links=_links(job.job_id),
     )
+
+
+def _attempts(job: Job) -> list[AttemptView]:
+    """The providers the job tried, the current one last (its outcome once the job is final)."""
+    past = [
+        AttemptView(
+            provider=a.provider,
+            started_at=a.started_at,
+            ended_at=a.ended_at,
+            outcome=a.outcome,
+            message=a.message,
+        )
+        for a in job.attempts
+    ]
+    final = job.status.final
+    outcome = (job.error.code if job.error else job.status.value) if final else None
+    current = AttemptView(
+        provider=job.provider,
+        started_at=job.attempt_started_at or job.created_at,
+        ended_at=job.updated_at if final else None,
+        outcome=outcome,
+        message=job.error.message if final and job.error else None,
+    )
+    return [*past, current]
 
 
 def present(jobs: JobService, job: Job) -> JobView:
@@ -121,8 +152,15 @@ def job_list_view(jobs: Sequence[JobSummary], next_cursor: str | None) -> JobLis
     return JobListView(jobs=[summary_view(job) for job in jobs], next_cursor=next_cursor)
 
 
-def batch_view(batch: Batch, loaded: Sequence[Job]) -> BatchView:
-    """What GET /v1/batches/{id} shows (and the batch.completed event carries)."""
+def batch_view(
+    batch: Batch,
+    loaded: Sequence[Job],
+    *,
+    presign: Presign | None = None,
+    now: datetime | None = None,
+    download_url_seconds: int = 900,
+) -> BatchView:
+    """What GET /v1/batches/{id} shows (and the batch.completed event carries, without links)."""
     jobs = {j.job_id: j for j in loaded}
     items = [
         BatchItemView(
@@ -131,6 +169,8 @@ def batch_view(batch: Batch, loaded: Sequence[Job]) -> BatchView:
             provider=job.provider,
             status=job.status,
             error_code=job.error.code if job.error else None,
+            external_id=job.external_id,
+            retried_from=job.retried_from,
         )
         for i, job in ((i, jobs.get(job_id)) for i, job_id in enumerate(batch.job_ids))
         if job is not None
@@ -147,4 +187,32 @@ def batch_view(batch: Batch, loaded: Sequence[Job]) -> BatchView:
         completed_at=batch.completed_at,
         metadata=batch.metadata,
         items=items,
+        outcome=_outcome(batch, items),
+        round=batch.round,
+        results=_results(batch, presign, now, download_url_seconds),
+    )
+
+
+def _outcome(
+    batch: Batch, items: Sequence[BatchItemView]
+) -> Literal["succeeded", "partially_succeeded", "failed"] | None:
+    if batch.status != "completed":
+        return None
+    succeeded = sum(1 for item in items if item.status is JobStatus.SUCCEEDED)
+    if succeeded == len(batch.job_ids):
+        return "succeeded"
+    return "failed" if succeeded == 0 else "partially_succeeded"
+
+
+def _results(
+    batch: Batch, presign: Presign | None, now: datetime | None, seconds: int
+) -> BatchResultsView | None:
+    if presign is None or now is None or batch.status != "completed" or batch.results_round != batch.round:
+        return None
+    csv_key, json_key = results_keys(batch.batch_id, batch.round)
+    return BatchResultsView(
+        round=batch.round,
+        csv_url=presign(csv_key, seconds),
+        json_url=presign(json_key, seconds),
+        expires_at=now + timedelta(seconds=seconds),
     )

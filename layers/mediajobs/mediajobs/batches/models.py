@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mediajobs.jobs.requests import HttpUrl, JobRequest, MetadataKey, MetadataValue
 
@@ -22,6 +22,20 @@ class BatchCreateRequest(BaseModel):
     webhook_url: Annotated[HttpUrl | None, Field(description="where to POST the batch's final state")] = None
     metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=20)] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _external_ids_unique(self) -> BatchCreateRequest:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(self.items):
+            if item.external_id is None:
+                continue
+            if item.external_id in seen:
+                first = seen[item.external_id]
+                raise ValueError(
+                    f"items.{i}.external_id {item.external_id!r} is already the id of items.{first}"
+                )
+            seen[item.external_id] = i
+        return self
+
 
 class Batch(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -34,6 +48,15 @@ class Batch(BaseModel):
     completed_at: datetime | None = None
     webhook_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: how many times POST /v1/batches/{id}/retry reran failed items (``job_ids`` holds each
+    #: item's latest job)
+    round: int = 0
+    #: the round whose results manifest is written (None: none yet)
+    results_round: int | None = None
+
+    @property
+    def execution_name(self) -> str:
+        return self.batch_id if self.round == 0 else f"{self.batch_id}-retry-{self.round}"
 
 
 class ProviderGroup(BaseModel):

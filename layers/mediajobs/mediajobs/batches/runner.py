@@ -109,13 +109,15 @@ class BatchRunner:
         if batch is None:
             return False
         if finished_job_id is not None:
-            done = self.batches.mark_done(batch_id, finished_job_id)
+            if finished_job_id not in batch.job_ids:
+                return False  # a job of an earlier round (its item was retried)
+            done = self.batches.mark_done(batch_id, finished_job_id, batch.round)
         else:
             # the Close step: count jobs that ended without passing through job_finished
             done = 0
             for job in self.jobs.find_many(batch.job_ids):
                 if job.status.final:
-                    done = self.batches.mark_done(batch_id, job.job_id)
+                    done = self.batches.mark_done(batch_id, job.job_id, batch.round)
         if done < len(batch.job_ids):
             return False
         if self.batches.complete(batch_id, self.pipeline.now()):

@@ -36,12 +36,13 @@ from mediajobs.batches.models import Batch, BatchCreateRequest
 from mediajobs.batches.store import BatchStore
 from mediajobs.errors import (
     BatchNotFoundError,
+    ConflictError,
     ServiceUnavailableError,
 )
 from mediajobs.jobs.models import Job, JobStatus, TimelineEntry, utcnow
 from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
 from mediajobs.jobs.service import spec_from_request
-from mediajobs.jobs.store import JobStore
+from mediajobs.jobs.store import ConcurrentUpdateError, JobStore
 from mediajobs.jobs.styles import StyleList, check_style, unchecked
 from mediajobs.observability import logger
 
@@ -69,10 +70,18 @@ class BatchService:
         self.deadline_seconds = deadline_seconds
         self.now = clock
 
-    def create(self, tenant_id: str, request: BatchCreateRequest, *, public_base_url: str) -> Batch:
+    def create(
+        self,
+        tenant_id: str,
+        request: BatchCreateRequest,
+        *,
+        public_base_url: str,
+        batch_id: str | None = None,
+    ) -> Batch:
+        """Write the items' jobs and the batch, and start it (``batch_id``: a manifest's claimed id)."""
         self._check_styles(request)
         now = self.now()
-        batch_id = uuid.uuid4().hex
+        batch_id = batch_id or uuid.uuid4().hex
         jobs = [self._job(tenant_id, batch_id, item, now, public_base_url) for item in request.items]
         for job in jobs:
             self.jobs.create(job)
@@ -99,6 +108,10 @@ class BatchService:
         logger.info("batch accepted", extra={"batch_id": batch_id, "items": len(jobs)})
         return batch
 
+    def check_request(self, request: BatchCreateRequest) -> None:
+        """What the request's models cannot check alone (ProdVisual styles); DomainError if refused."""
+        self._check_styles(request)
+
     def _check_styles(self, request: BatchCreateRequest) -> None:
         items = [(i, item) for i, item in enumerate(request.items) if isinstance(item, ProdVisualJobRequest)]
         if not items:
@@ -119,6 +132,8 @@ class BatchService:
             callback_token=uuid.uuid4().hex if isinstance(item, CreatifyJobRequest) else None,
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now, detail=f"batch {batch_id}")],
             batch_id=batch_id,
+            external_id=item.external_id,
+            attempt_started_at=now if item.fallback else None,
         )
 
     def get(self, tenant_id: str, batch_id: str) -> Batch:
@@ -127,6 +142,100 @@ class BatchService:
             raise BatchNotFoundError(batch_id)
         return batch
 
+    # -- retry ------------------------------------------------------------------------------------
+
+    def retry(self, tenant_id: str, batch_id: str) -> tuple[Batch, list[str]]:
+        """Rerun the closed batch's failed items: one new job each, linked by ``retried_from``.
+
+        Each item's latest job is the one looked at, so a second retry reruns only items whose
+        retry failed. The batch must be closed: the round is claimed with one conditional write,
+        so two requests never rerun an item twice. The new jobs' ids follow from the round and
+        the failed job: a request that dies after the claim is finished by the next one.
+        """
+        batch = self.get(tenant_id, batch_id)
+        if batch.status != "completed":
+            existing = {j.job_id for j in self.jobs.find_many(batch.job_ids)}
+            if batch.round == 0 or existing == set(batch.job_ids):
+                raise ConflictError(
+                    "batch_running", "the batch is still running; retry it once it is completed"
+                )
+            # an earlier retry claimed this round and did not finish: finish it
+            return self._start_round(batch)
+        jobs = {j.job_id: j for j in self.jobs.find_many(batch.job_ids)}
+        failed = [jobs[i] for i in batch.job_ids if i in jobs and jobs[i].status is JobStatus.FAILED]
+        if not failed:
+            raise ConflictError("nothing_to_retry", "no item of the batch failed")
+        renamed = {old.job_id: _retry_id(batch, old.job_id) for old in failed}
+        job_ids = [renamed.get(i, i) for i in batch.job_ids]
+        if not self.batches.reopen(batch, job_ids):
+            raise ConflictError("batch_running", "another retry of the batch has just started")
+        reopened = batch.model_copy(
+            update={"status": "running", "job_ids": job_ids, "round": batch.round + 1, "completed_at": None}
+        )
+        return self._start_round(reopened)
+
+    def _start_round(self, batch: Batch) -> tuple[Batch, list[str]]:
+        """Write the round's new jobs (once each), count the unchanged items done, start the run."""
+        earlier = self.batches.done_ids(batch.batch_id, batch.round - 1)
+        replaced = {_retry_id(batch, i, round_=batch.round): i for i in earlier}
+        new_ids = [i for i in batch.job_ids if i in replaced]
+        existing = {j.job_id: j for j in self.jobs.find_many(batch.job_ids)}
+        now = self.now()
+        for job_id in new_ids:
+            if job_id not in existing:
+                self._write_retry(batch, self.jobs.get(replaced[job_id]), job_id, now)
+        unchanged = [i for i, j in existing.items() if j.status.final and i not in replaced]
+        if unchanged:
+            self.batches.mark_many_done(batch.batch_id, unchanged, batch.round)
+        try:
+            self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=batch.execution_name,
+                input=json.dumps({"batch_id": batch.batch_id}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                logger.error("could not start the batch's retry", extra={"batch_id": batch.batch_id})
+                raise ServiceUnavailableError(
+                    "service_unavailable", "the retry could not be started; please retry"
+                ) from exc
+        logger.info("batch retry started", extra={"batch_id": batch.batch_id, "items": len(new_ids)})
+        return batch, new_ids
+
+    def _write_retry(self, batch: Batch, source: Job, job_id: str, now: datetime) -> None:
+        spec = source.original_spec()
+        job = Job(
+            job_id=job_id,
+            tenant_id=source.tenant_id,
+            created_at=now,
+            updated_at=now,
+            deadline_at=now + timedelta(seconds=self.deadline_seconds),
+            spec=spec,
+            public_base_url=source.public_base_url,
+            callback_token=source.callback_token,
+            timeline=[
+                TimelineEntry(
+                    status=JobStatus.QUEUED,
+                    at=now,
+                    detail=f"batch {batch.batch_id}: retry of {source.job_id}",
+                )
+            ],
+            batch_id=batch.batch_id,
+            external_id=source.external_id,
+            retried_from=source.job_id,
+            attempt_started_at=now if spec.fallback else None,
+        )
+        try:
+            self.jobs.create(job)
+        except ConcurrentUpdateError:
+            logger.info("retry job already written", extra={"job_id": job_id})
+
     def jobs_of(self, batch: Batch) -> list[Job]:
         """The batch's job records (for its view)."""
         return self.jobs.find_many(batch.job_ids)
+
+
+def _retry_id(batch: Batch, failed_job_id: str, *, round_: int | None = None) -> str:
+    """The id of the job that reruns ``failed_job_id`` in the batch's round (the same every time)."""
+    number = batch.round + 1 if round_ is None else round_
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"mediajobs:batch:{batch.batch_id}:{number}:{failed_job_id}").hex

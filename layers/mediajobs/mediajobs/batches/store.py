@@ -36,15 +36,59 @@ class BatchStore:
         )
         return Batch.model_validate(item) if item else None
 
-    def mark_done(self, batch_id: str, job_id: str) -> int:
-        """Count ``job_id`` as final (idempotent); answers how many distinct jobs are final."""
+    def mark_done(self, batch_id: str, job_id: str, round_: int = 0) -> int:
+        """Count ``job_id`` as final in the batch's round (idempotent); how many distinct jobs are."""
+        return self.mark_many_done(batch_id, [job_id], round_)
+
+    def mark_many_done(self, batch_id: str, job_ids: list[str], round_: int) -> int:
         answer = self._table.update_item(
-            Key={"pk": f"BATCH#{batch_id}", "sk": "DONE"},
-            UpdateExpression="ADD job_ids :one",
-            ExpressionAttributeValues={":one": {job_id}},
+            Key={"pk": f"BATCH#{batch_id}", "sk": "DONE" if round_ == 0 else f"DONE#{round_}"},
+            UpdateExpression="ADD job_ids :ids",
+            ExpressionAttributeValues={":ids": set(job_ids)},
             ReturnValues="ALL_NEW",
         )
         return len(answer["Attributes"].get("job_ids", ()))  # type: ignore[arg-type]
+
+    def done_ids(self, batch_id: str, round_: int) -> list[str]:
+        """The final job ids counted in the batch's round."""
+        item = self._table.get_item(
+            Key={"pk": f"BATCH#{batch_id}", "sk": "DONE" if round_ == 0 else f"DONE#{round_}"},
+            ConsistentRead=True,
+        ).get("Item")
+        return sorted(str(i) for i in item.get("job_ids", ())) if item else []  # type: ignore[union-attr]
+
+    def reopen(self, batch: Batch, job_ids: list[str]) -> bool:
+        """Start the batch's next round with ``job_ids``, once: ``False`` if another request did."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"BATCH#{batch.batch_id}", "sk": "BATCH"},
+                UpdateExpression="SET #s = :running, job_ids = :ids, #r = :next REMOVE completed_at",
+                ConditionExpression=(
+                    "#s = :done AND (#r = :round OR attribute_not_exists(#r))"
+                    if batch.round == 0
+                    else "#s = :done AND #r = :round"
+                ),
+                ExpressionAttributeNames={"#s": "status", "#r": "round"},
+                ExpressionAttributeValues={
+                    ":running": "running",
+                    ":done": "completed",
+                    ":ids": job_ids,
+                    ":next": batch.round + 1,
+                    ":round": batch.round,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def results_written(self, batch_id: str, round_: int) -> None:
+        self._table.update_item(
+            Key={"pk": f"BATCH#{batch_id}", "sk": "BATCH"},
+            UpdateExpression="SET results_round = :round",
+            ExpressionAttributeValues={":round": round_},
+        )
 
     def complete(self, batch_id: str, now: datetime) -> bool:
         """Mark the batch completed once; ``True`` for the caller that did."""

@@ -30,7 +30,7 @@ def outputs_to_archive(job: Job) -> list[OutputRef]:
     final = last_stage(job)
     chosen: dict[OutputKind, OutputRef] = {}
     for task in job.tasks:
-        if task.stage == final:
+        if task.stage == final and task.provider is job.provider:
             for ref in task.outputs:
                 chosen[STORED_KIND.get(ref.kind, ref.kind)] = ref
     return [chosen[k] for k in sorted(chosen)]

@@ -81,6 +81,24 @@ class StoredOutput(_Record):
     s3_checksum: str | None = None
 
 
+class FallbackSpec(_Record):
+    """A provider to try after the current one failed for good, with its validated options."""
+
+    provider: ProviderName
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Attempt(_Record):
+    """One provider a job tried: when, and why it moved on (``outcome``: the error code)."""
+
+    provider: ProviderName
+    options: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    message: str | None = None
+
+
 class JobSpec(_Record):
     """What the client asked for, as validated by the API (options already per provider)."""
 
@@ -91,6 +109,8 @@ class JobSpec(_Record):
     metadata: dict[str, str] = Field(default_factory=dict)
     #: regenerate / continue: the first stage acts on an earlier job's provider task
     start_from: StartFrom | None = None
+    #: providers still to try, in order, after a verified terminal failure of the current one
+    fallback: list[FallbackSpec] = Field(default_factory=list)
 
 
 class ProviderCall(_Record):
@@ -141,6 +161,17 @@ class Job(_Record):
     call: ProviderCall | None = None
     #: a request slot of the shared rate limiter reserved for this job's next provider request
     rate_slot: float | None = None
+    #: the client's own id of the job (unique within its batch)
+    external_id: str | None = None
+    #: the failed job of the same batch item this job reruns (POST /v1/batches/{id}/retry)
+    retried_from: str | None = None
+    #: the providers tried before the current one (empty: no fallback happened)
+    attempts: list[Attempt] = Field(default_factory=list)
+    #: when the current provider first answered a create call with a retryable error (or could
+    #: not be reached) since its last answer: a fallback waits ``fallback_unreachable_seconds``
+    unreachable_since: datetime | None = None
+    #: when the current provider's attempt began (the job's creation for the first one)
+    attempt_started_at: datetime | None = None
 
     @property
     def provider(self) -> ProviderName:
@@ -149,6 +180,20 @@ class Job(_Record):
     @property
     def stage(self) -> str | None:
         return self.task.stage if self.task else None
+
+    def original_spec(self) -> JobSpec:
+        """The spec as the client sent it: the first provider, the others as its fallbacks."""
+        if not self.attempts:
+            return self.spec
+        first, *later = self.attempts
+        fallback = [FallbackSpec(provider=a.provider, options=a.options) for a in later]
+        fallback += [
+            FallbackSpec(provider=self.spec.provider, options=self.spec.options),
+            *self.spec.fallback,
+        ]
+        return self.spec.model_copy(
+            update={"provider": first.provider, "options": first.options, "fallback": fallback}
+        )
 
     @property
     def credits_used(self) -> float | None:

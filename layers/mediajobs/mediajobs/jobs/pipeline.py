@@ -8,6 +8,8 @@ state machine what comes next:
 - ``archive``: the provider's work is done; keep the outputs;
 - ``retry_submit`` / ``retry_advance``: the provider, or the shared rate limiter
   (:mod:`mediajobs.ratelimit`), asked us to come back in ``wait_seconds``;
+- ``fallback``: the provider failed for good and the job moved to its next fallback provider:
+  submit again (see :meth:`JobPipeline.fall_back`);
 - ``finished``: the job reached a final state (the next task tells the client).
 
 Size: one module on purpose: it is the state machine's other half (``statemachine/job.asl.json``),
@@ -28,7 +30,15 @@ from pydantic import BaseModel
 from mediajobs.config import Settings
 from mediajobs.errors import ErrorKind, PermanentProviderError, ProviderError, RetryableProviderError
 from mediajobs.jobs.intake import IntakeRefusedError
-from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, ProductImage, ProviderCall, utcnow
+from mediajobs.jobs.models import (
+    Attempt,
+    ErrorInfo,
+    Job,
+    JobStatus,
+    ProductImage,
+    ProviderCall,
+    utcnow,
+)
 from mediajobs.jobs.product_links import ProductLinks
 from mediajobs.jobs.store import JobStore
 from mediajobs.observability import logger
@@ -54,6 +64,15 @@ PERMANENT_CODES = {
     ErrorKind.GENERATION_FAILED: "provider_failed",
     ErrorKind.INVALID_RESPONSE: "provider_invalid_response",
 }
+
+#: the failures after which a job moves to its next fallback provider: the provider failed the
+#: generation, its credits ran out, or it stayed unreachable (never a refused request, a bad image
+#: or the job's own deadline: another provider would not change those)
+FALLBACK_CODES = frozenset({"provider_failed", "provider_insufficient_credits", "provider_unavailable"})
+
+#: retryable errors that say the provider is unreachable (a 429 is the provider pacing us, and a
+#: timeout leaves the create call unanswered: neither counts)
+UNREACHABLE_KINDS = frozenset({ErrorKind.SERVER_ERROR, ErrorKind.CONNECTION})
 
 #: how a state machine error name (Catch) becomes a job error code
 STATE_ERROR_CODES = {
@@ -181,7 +200,7 @@ class JobPipeline:
             logger.warning("provider status unavailable, waiting", extra={"job_id": job_id, "kind": exc.kind})
             return self._await(job)
         except PermanentProviderError as exc:
-            return self.fail(job_id, error_from_provider(exc))
+            return self.fail_or_fall_back(job_id, error_from_provider(exc))
         return self._record(job_id, task)
 
     def advance(self, job_id: str) -> Step:
@@ -214,17 +233,118 @@ class JobPipeline:
         logger.info("job failed", extra={"job_id": job_id, "code": job.error.code if job.error else None})
         return FINISHED
 
-    def fail_from_state_error(self, job_id: str, error_name: str) -> Step:
-        """MarkFailed: a Catch ended the job; ``error_name`` is the state error (or Lambda errorType)."""
+    def fail_from_state_error(
+        self, job_id: str, error_name: str, *, caught_at: datetime | None = None
+    ) -> Step:
+        """MarkFailed: a Catch ended the job; ``error_name`` is the state error (or Lambda errorType).
+
+        ``caught_at``: when the MarkFailed state was entered. An attempt that began after it was
+        started by this very state (a retried invocation): the answer is ``fallback`` again, and
+        the new attempt is left alone.
+        """
         code = STATE_ERROR_CODES.get(error_name, "internal_error")
         messages = {
             "timeout": "the provider did not answer before the job's deadline",
             "provider_unavailable": "the provider kept failing or timing out; retries are exhausted",
             "archive_failed": "the outputs could not be copied from the provider",
         }
-        return self.fail(
-            job_id, ErrorInfo(code=code, message=messages.get(code, "mediajobs failed internally"))
+        job = self.store.get(job_id)
+        started = job.attempt_started_at
+        if caught_at is not None and started is not None and started > caught_at and not job.status.final:
+            return Step("fallback")
+        error = ErrorInfo(code=code, message=messages.get(code, "mediajobs failed internally"))
+        return self.fail_or_fall_back(job_id, error)
+
+    # -- fallback providers ------------------------------------------------------------------------
+
+    def fail_or_fall_back(self, job_id: str, error: ErrorInfo) -> Step:
+        """The current provider failed with ``error``: try the next fallback if it may, else fail."""
+        if error.code in FALLBACK_CODES and self.fall_back(job_id, error):
+            return Step("fallback")
+        return self.fail(job_id, error)
+
+    def fall_back(self, job_id: str, error: ErrorInfo) -> bool:
+        """Move the job to its next fallback provider; ``False`` when it has none or must not.
+
+        Never while a create call is unanswered: that call may have made (and billed) a task the
+        provider's callback can still name, so the job keeps waiting for it as it would without
+        fallbacks. The attempt that ends is kept in ``attempts`` with why it ended, and the
+        timeline says which provider the job moved to.
+        """
+        now = self.now()
+        moved: list[bool] = []
+
+        def change(job: Job) -> Job | None:
+            moved.clear()
+            if job.status.final or not job.spec.fallback:
+                return None
+            if job.call is not None and not job.call.answered:
+                return None
+            following, *rest = job.spec.fallback
+            ended = Attempt(
+                provider=job.provider,
+                options=job.spec.options,
+                started_at=job.attempt_started_at or job.created_at,
+                ended_at=now,
+                outcome=error.code,
+                message=error.message,
+            )
+            spec = job.spec.model_copy(
+                update={"provider": following.provider, "options": following.options, "fallback": rest}
+            )
+            token = job.callback_token
+            if following.provider is ProviderName.CREATIFY and token is None:
+                token = secrets.token_urlsafe(24)
+            moved.append(True)
+            updated = job.model_copy(
+                update={
+                    "spec": spec,
+                    "task": None,
+                    "call": None,
+                    "rate_slot": None,
+                    "poll_count": 0,
+                    "unreachable_since": None,
+                    "attempts": [*job.attempts, ended],
+                    "attempt_started_at": now,
+                    "callback_token": token,
+                    "updated_at": now,
+                }
+            )
+            detail = f"{ended.provider.value} {error.code}; fallback to {following.provider.value}"
+            return updated.add_timeline(job.status, None, now, detail=detail)
+
+        job = self.store.update(job_id, change)
+        if moved:
+            logger.info(
+                "provider failed; moved to the fallback provider",
+                extra={"job_id": job_id, "code": error.code, "provider": job.provider.value},
+            )
+        return bool(moved)
+
+    def _unreachable(self, job: Job, exc: RetryableProviderError, step: str) -> Step | None:
+        """A create call found the provider unreachable: wait, or fall back once it has been too long.
+
+        Only jobs with a fallback wait here (in the state machine's Wait state, growing with the
+        time already waited); others keep the Task's own Retry.
+        """
+        if not job.spec.fallback or exc.kind not in UNREACHABLE_KINDS or exc.retry_after is not None:
+            return None
+        job_id, now = job.job_id, self.now()
+        job = self.store.update(
+            job_id,
+            lambda j: (
+                None if j.unreachable_since is not None else j.model_copy(update={"unreachable_since": now})
+            ),
         )
+        if not job.spec.fallback or job.unreachable_since is None:
+            return None
+        waited = (now - job.unreachable_since).total_seconds()
+        bound = self.settings.fallback_unreachable_seconds
+        if waited >= bound:
+            error = error_from_provider(exc)
+            message = f"{job.provider.value} stayed unreachable for {math.floor(waited)} s: {error.message}"
+            return self.fail_or_fall_back(job_id, error.model_copy(update={"message": message[:1000]}))
+        return Step(step, max(1, min(15, math.ceil(waited) or 1, math.ceil(bound - waited))))
 
     # -- provider create calls --------------------------------------------------------------------
 
@@ -262,9 +382,12 @@ class JobPipeline:
             if exc.kind is not ErrorKind.TIMEOUT:
                 # the provider answered (429, 5xx) or was never reached: it made no task
                 self._settle_call(job_id, call)
-            return self._provider_wait(exc, retry_step)
+            waiting = self._unreachable(job, exc, retry_step) if exc.kind is not ErrorKind.TIMEOUT else None
+            return waiting or self._provider_wait(exc, retry_step)
         except PermanentProviderError as exc:
-            return self.fail(job_id, error_from_provider(exc))
+            # the provider answered: the call made no task
+            self._settle_call(job_id, call)
+            return self.fail_or_fall_back(job_id, error_from_provider(exc))
         if task is None:
             self._settle_call(job_id, call)
             return Step("archive")
@@ -334,7 +457,7 @@ class JobPipeline:
         if task is None:
             return Step("retry_submit", 1)
         if task.state is TaskState.FAILED:
-            return self.fail(job.job_id, error_from_task(task))
+            return self.fail_or_fall_back(job.job_id, error_from_task(task))
         if task.state is TaskState.COMPLETED:
             return Step("archive") if task.stage == last_stage(job) else Step("advance")
         if self._past_deadline(job):
@@ -376,18 +499,23 @@ class JobPipeline:
         now = self.now()
 
         def change(job: Job) -> Job | None:
-            if job.status.final:
+            if job.status.final or task.provider is not job.provider:
+                # a late answer of a provider the job has moved away from changes nothing
                 return None
             call = job.call
+            reached = job.unreachable_since
             if call is not None and call_key is not None and call.key == call_key and not call.answered:
                 call = call.model_copy(update={"answered": True})
+                reached = None
             if call is not None and task.state.final and call.answered:
                 call = None
             current = job.task
             same_task = current is not None and (current.stage, current.task_id) == (task.stage, task.task_id)
             if same_task and current is not None and (current.state.final or current == task):
                 return None if call == job.call else job.model_copy(update={"call": call})
-            updated = job.with_task(task, now=now).model_copy(update={"call": call})
+            updated = job.with_task(task, now=now).model_copy(
+                update={"call": call, "unreachable_since": reached}
+            )
             return updated.moved_to(JobStatus.RUNNING, now=now) if job.status is JobStatus.QUEUED else updated
 
         return self.store.update(job_id, change)

@@ -44,6 +44,35 @@ class ProductRequest(_Input):
     target_audience: Annotated[str | None, Field(min_length=1, max_length=500)] = None
 
 
+class CreatifyFallback(_Input):
+    provider: Literal["creatify"]
+    options: CreatifyOptions = Field(default_factory=CreatifyOptions)
+
+
+class JoggFallback(_Input):
+    provider: Literal["jogg"]
+    options: JoggOptions = Field(default_factory=JoggOptions)
+
+
+class ProdVisualFallback(_Input):
+    provider: Literal["prodvisual"]
+    options: ProdVisualOptions
+
+
+#: a provider to try, with its own options, after a verified terminal failure of the one before
+FallbackRequest = Annotated[
+    CreatifyFallback | JoggFallback | ProdVisualFallback, Field(discriminator="provider")
+]
+
+
+def check_product_suits(provider: str, product: ProductRequest) -> None:
+    """Refuse a product the provider cannot work from (the main provider and every fallback)."""
+    if provider in {"creatify", "prodvisual"} and product.image_url is None:
+        raise ValueError(f"product.image_url is required for provider {provider}")
+    if provider == "jogg" and product.page_url is None and product.title is None:
+        raise ValueError("jogg needs product.page_url, or product.title (with description and image_url)")
+
+
 class _JobRequest(_Input):
     product: ProductRequest
     webhook_url: Annotated[HttpUrl | None, Field(description="where to POST the job's final state")] = None
@@ -51,6 +80,34 @@ class _JobRequest(_Input):
         dict[MetadataKey, MetadataValue],
         Field(max_length=20, description="your own keys, returned with the job"),
     ] = Field(default_factory=dict)
+    external_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=128,
+            description=(
+                "your own id for the job (in a batch: unique within it); echoed in the job's view, "
+                "webhooks, the batch view and its results manifest"
+            ),
+        ),
+    ] = None
+    fallback: Annotated[
+        list[FallbackRequest],
+        Field(
+            max_length=3,
+            description=(
+                "providers tried in order, each only after a verified terminal failure of the one "
+                "before (its generation failed, its credits ran out, or it stayed unreachable); "
+                "never after a create call that got no answer"
+            ),
+        ),
+    ] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fallbacks_suit_product(self) -> Self:
+        for fallback in self.fallback:
+            check_product_suits(fallback.provider, self.product)
+        return self
 
     def _require_image(self) -> None:
         if self.product.image_url is None:

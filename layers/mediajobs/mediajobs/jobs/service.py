@@ -21,9 +21,18 @@ from mediajobs.errors import (
 )
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
 from mediajobs.jobs.intake import take_in_product_image
-from mediajobs.jobs.models import ErrorInfo, Job, JobSpec, JobStatus, ProductImage, TimelineEntry, utcnow
+from mediajobs.jobs.models import (
+    ErrorInfo,
+    FallbackSpec,
+    Job,
+    JobSpec,
+    JobStatus,
+    ProductImage,
+    TimelineEntry,
+    utcnow,
+)
 from mediajobs.jobs.product_links import ProductLinks
-from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
+from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualFallback, ProdVisualJobRequest
 from mediajobs.jobs.store import JobStore
 from mediajobs.jobs.styles import StyleList, check_style, unchecked
 from mediajobs.observability import logger
@@ -49,6 +58,13 @@ def spec_from_request(request: JobRequest) -> JobSpec:
         options=request.options.model_dump(mode="json", exclude_none=True),
         webhook_url=str(request.webhook_url) if request.webhook_url else None,
         metadata=request.metadata,
+        fallback=[
+            FallbackSpec(
+                provider=ProviderName(f.provider),
+                options=f.options.model_dump(mode="json", exclude_none=True),
+            )
+            for f in request.fallback
+        ],
     )
 
 
@@ -92,6 +108,9 @@ class JobService:
         self.check_urls(request)
         if isinstance(request, ProdVisualJobRequest):
             check_style(request.options.style, self.styles())
+        for fallback in request.fallback:
+            if isinstance(fallback, ProdVisualFallback):
+                check_style(fallback.options.style, self.styles())
 
     def check_urls(self, request: JobRequest) -> None:
         """Refuse a webhook or product page URL mediajobs must not call (``unsafe_url`` and the like)."""
@@ -125,8 +144,10 @@ class JobService:
             spec=spec,
             public_base_url=public_base_url.rstrip("/"),
             product_image=product_image,
-            callback_token=secrets.token_urlsafe(24) if isinstance(request, CreatifyJobRequest) else None,
+            callback_token=secrets.token_urlsafe(24) if _may_use_creatify(request) else None,
+            attempt_started_at=now if spec.fallback else None,
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
+            external_id=request.external_id,
         )
         self.store.create(job)
         self.start_execution(job)
@@ -230,6 +251,10 @@ class JobService:
 
 #: the presigned URL a product link redirects to is followed at once: it need not live long
 PRODUCT_REDIRECT_SECONDS = 600
+
+
+def _may_use_creatify(request: JobRequest) -> bool:
+    return isinstance(request, CreatifyJobRequest) or any(f.provider == "creatify" for f in request.fallback)
 
 
 def _plausible_id(job_id: str) -> bool:

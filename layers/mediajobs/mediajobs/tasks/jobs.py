@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mediajobs.api.views import batch_view
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches.models import Batch
+from mediajobs.batches.results import ResultsWriter
 from mediajobs.batches.runner import BatchRunner
 from mediajobs.batches.store import BatchStore
 from mediajobs.config import get_settings
@@ -95,6 +96,9 @@ class GroupCheckInput(_TaskInput):
 
 class MarkFailedInput(JobTaskInput):
     error: StateError = Field(default_factory=StateError)
+    #: when the MarkFailed state was entered (``$$.State.EnteredTime``): a retried invocation
+    #: recognises the fallback it already started
+    caught_at: datetime | None = None
 
 
 @functools.cache
@@ -178,6 +182,20 @@ def reconciler() -> Reconciler:
         on_job_final=job_final,
         grace=timedelta(seconds=settings.reconcile_grace_seconds),
     )
+
+
+def close_batch(batch_id: str) -> bool:
+    """The batch state machine's Close step: close the batch once every item is final, then
+    write its results manifest (the round's, again on a rerun: same content)."""
+    runner = batch_runner()
+    if not runner.close_if_done(batch_id):
+        return False
+    batch = runner.batches.find(batch_id)
+    if batch is not None and batch.status == "completed":
+        settings = get_settings()
+        writer = ResultsWriter(s3=s3_client(), bucket=settings.media_bucket, batches=runner.batches)
+        writer.write(batch, runner.jobs.find_many(batch.job_ids))
+    return True
 
 
 def job_final(job: Job) -> None:

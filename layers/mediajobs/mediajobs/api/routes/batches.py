@@ -82,4 +82,11 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     def get_batch(batch_id: Annotated[str, Path(max_length=64)]) -> BatchView:
         batches = services().batches
         batch = batches.get(tenant_id(app), batch_id)
-        return batch_view(batch, batches.jobs_of(batch))
+        jobs = services().jobs
+        return batch_view(
+            batch,
+            batches.jobs_of(batch),
+            presign=jobs.download_url,
+            now=jobs.now(),
+            download_url_seconds=jobs.settings.download_url_seconds,
+        )
