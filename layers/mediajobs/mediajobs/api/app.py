@@ -19,7 +19,16 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
-from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
+from mediajobs.api.routes import (
+    batches,
+    health,
+    job_actions,
+    job_events,
+    jobs,
+    providers,
+    uploads,
+    webhook_deliveries,
+)
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
@@ -128,6 +137,8 @@ def build_app(
     job_actions.register(app, services)
     providers.register(app, services)
     uploads.register(app, services)
+    job_events.register(app, services)
+    webhook_deliveries.register(app, services)
     health.register(app)
 
     # security [{}]: no key needed (the document holds no secret)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,6 +44,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, post_pinned
+from mediajobs.jobs.events import events_after
 from mediajobs.jobs.models import Job, utcnow
 from mediajobs.notifications.models import (
     DEFAULT_RETRY_DELAYS,
@@ -95,6 +96,46 @@ class Notifier:
         self.state_machine_arn = state_machine_arn
         self.job_view = job_view
         self.now = clock
+        #: timeline lengths this container already handed on (saves reading the marker again)
+        self._progress_seen: dict[str, int] = {}
+
+    def job_progressed(self, job: Job) -> list[str]:
+        """Notify ``job.progress`` for each timeline entry not notified yet (in sequence order).
+
+        Called after every write of the job; safe to call twice or concurrently (each entry's
+        webhook id is deterministic, its record a conditional put). Never raises for a
+        notification problem (logged, metric ``NotificationsNotStarted``): the next write of the
+        job catches up. Returns the webhook ids of the events recorded (filtered ones are not).
+        """
+        count = len(job.timeline)
+        if count == 0 or self._progress_seen.get(job.job_id, 0) >= count:
+            return []
+        ids: list[str] = []
+        try:
+            notified = self.store.progress_notified(job.job_id)
+            for event in events_after(job, notified):
+                msg_id = self.publish(
+                    "job.progress",
+                    job.tenant_id,
+                    event.model_dump(mode="json"),
+                    job.spec.webhook_url,
+                    subject_id=job.job_id,
+                    occurred_at=event.at,
+                    sequence=event.sequence,
+                    events_filter=job.spec.webhook_events_filter,
+                )
+                if msg_id is not None:
+                    ids.append(msg_id)
+            if notified < count:
+                self.store.mark_progress_notified(job.job_id, count, now=self.now())
+        except NotificationError:
+            logger.exception("the job's progress could not be notified", extra={"job_id": job.job_id})
+            metrics.add_metric(name="NotificationsNotStarted", unit=MetricUnit.Count, value=1)
+            return ids
+        if len(self._progress_seen) > 1000:
+            self._progress_seen.clear()
+        self._progress_seen[job.job_id] = count
+        return ids
 
     def job_finished(self, job: Job) -> str | None:
         """Notify ``job``'s final state (``job.succeeded`` / ``failed`` / ``cancelled``).
@@ -114,6 +155,7 @@ class Notifier:
                 job.spec.webhook_url,
                 subject_id=job.job_id,
                 occurred_at=job.updated_at,
+                events_filter=job.spec.webhook_events_filter,
             )
         except NotificationError:
             logger.exception("the job's notification could not be started", extra={"job_id": job.job_id})
@@ -129,8 +171,14 @@ class Notifier:
         *,
         subject_id: str | None = None,
         occurred_at: datetime | None = None,
-    ) -> str:
+        sequence: int | None = None,
+        events_filter: list[str] | None = None,
+    ) -> str | None:
         """Record the event (once) and start its delivery (once); returns its webhook id.
+
+        An event type the job's ``events_filter`` (else the tenant's ``webhook_events_filter``)
+        leaves out is neither recorded nor sent nor published: answers ``None``. ``sequence``
+        numbers a ``job.progress`` event (its webhook id is then unique per timeline entry).
 
         ``webhook_url`` falls back to the tenant's default URL. ``subject_id`` (the job or batch
         id, default ``payload["job_id"]`` / ``payload["batch_id"]``) makes the webhook id, so a
@@ -140,9 +188,12 @@ class Notifier:
         if event_type not in DETAIL_TYPES:
             raise NotificationError(f"unknown event type {event_type!r}")
         subject = subject_id or _subject_of(event_type, payload)
-        msg_id = webhook_id(event_type, subject)
+        msg_id = webhook_id(event_type, subject if sequence is None else f"{subject}#{sequence}")
         now = self.now()
         tenant = self.store.tenant_webhooks(tenant_id)
+        if not tenant.wants(event_type, events_filter):
+            logger.debug("event type filtered out: not recorded", extra={"event_type": event_type})
+            return None
         url = webhook_url or tenant.default_url
         if url is None:
             status = DeliveryStatus.NO_WEBHOOK
@@ -162,6 +213,7 @@ class Notifier:
             last_error="the URL answered 410 Gone before" if status is DeliveryStatus.DISABLED else None,
             created_at=now,
             updated_at=now,
+            sequence=sequence,
         )
         if self.store.create_delivery(delivery):
             logger.info(
@@ -173,11 +225,13 @@ class Notifier:
         self._start(msg_id)
         return msg_id
 
-    def _start(self, msg_id: str) -> None:
+    def _start(self, msg_id: str, name: str | None = None) -> None:
         # same name and input: a running execution is returned, a finished one refuses (both fine)
         try:
             self.sfn.start_execution(
-                stateMachineArn=self.state_machine_arn, name=msg_id, input=json.dumps({"webhook_id": msg_id})
+                stateMachineArn=self.state_machine_arn,
+                name=name or msg_id,
+                input=json.dumps({"webhook_id": msg_id}),
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Unknown")
@@ -307,7 +361,10 @@ class WebhookDeliverer:
             # retried: an operator may set the secret (scripts/tenant_webhooks.py) in the meantime
             outcome = _Outcome("retry", error="the tenant has no webhook signing secret")
         status, wait = self._verdict(delivery, outcome, number)
-        earlier = self._record(delivery, status, number, outcome.http_status, outcome.error)
+        due = self.now() + timedelta(seconds=wait) if status is DeliveryStatus.PENDING else None
+        earlier = self._record(
+            delivery, status, number, outcome.http_status, outcome.error, next_attempt_at=due
+        )
         if earlier is not None:
             return earlier
         if status is DeliveryStatus.PENDING:
@@ -344,10 +401,18 @@ class WebhookDeliverer:
         attempts: int,
         http_status: int | None,
         error: str | None,
+        *,
+        next_attempt_at: datetime | None = None,
     ) -> Attempt | None:
         """Write the attempt: ``None`` when written, else what the writer that came first decided."""
         if self.store.record_attempt(
-            delivery, status=status, attempts=attempts, http_status=http_status, error=error, now=self.now()
+            delivery,
+            status=status,
+            attempts=attempts,
+            http_status=http_status,
+            error=error,
+            now=self.now(),
+            next_attempt_at=next_attempt_at,
         ):
             return None
         current = self.store.get_delivery(delivery.webhook_id)

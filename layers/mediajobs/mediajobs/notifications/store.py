@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
 
 from mediajobs.notifications.models import (
     DELIVERY_KEEP_SECONDS,
@@ -16,6 +21,7 @@ from mediajobs.notifications.models import (
     Delivery,
     DeliveryNotFoundError,
     DeliveryStatus,
+    EventType,
     InvalidWebhookSettingsError,
     NotificationStoreError,
     TenantWebhooks,
@@ -37,6 +43,86 @@ def _delivery_key(msg_id: str) -> dict[str, str]:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
+
+
+#: a tenant's deliveries newest first: gsi5pk ``DELIVERIES#<tenant>``, gsi5sk ``<created_at>#<webhook id>``
+TENANT_DELIVERY_INDEX = "TenantDeliveryIndex"
+#: the attributes TenantDeliveryIndex projects (not the body: replay reads the base item)
+LISTED_ATTRIBUTES = (
+    "webhook_id",
+    "tenant_id",
+    "event_type",
+    "subject_id",
+    "url",
+    "status",
+    "attempts",
+    "last_http_status",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "delivered_at",
+    "next_attempt_at",
+    "sequence",
+    "replays",
+)
+
+
+def _listing_keys(delivery: Delivery) -> dict[str, str]:
+    return {
+        "gsi5pk": f"DELIVERIES#{delivery.tenant_id}",
+        "gsi5sk": f"{_iso(delivery.created_at)}#{delivery.webhook_id}",
+    }
+
+
+def _progress_key(job_id: str) -> dict[str, str]:
+    return {"pk": f"PROGRESS#{job_id}", "sk": "PROGRESS"}
+
+
+class InvalidCursorError(NotificationStoreError):
+    """A listing cursor this store did not hand out."""
+
+
+def encode_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursorError("the cursor is not one a listing answered") from exc
+    if "#msg_" not in position:
+        raise InvalidCursorError("the cursor is not one a listing answered")
+    return position
+
+
+class DeliverySummary(BaseModel):
+    """A delivery as the tenant's listing shows it (what TenantDeliveryIndex projects)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    webhook_id: str
+    tenant_id: str
+    event_type: EventType
+    subject_id: str
+    url: str | None = None
+    status: DeliveryStatus
+    attempts: int = 0
+    last_http_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    sequence: int | None = None
+    replays: int = 0
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: list[DeliverySummary]
+    #: the cursor of the next page (``None``: this is the last one)
+    next_cursor: str | None
 
 
 class NotificationStore:
@@ -79,6 +165,20 @@ class NotificationStore:
         self._update(_tenant_key(tenant_id), expression, names, values)
         return self.tenant_webhooks(tenant_id)
 
+    def set_events_filter(
+        self, tenant_id: str, event_types: Sequence[EventType] | None, *, now: datetime
+    ) -> TenantWebhooks:
+        """The event types the tenant's webhooks carry (``None``: all)."""
+        names = {"#filter": "webhook_events_filter", "#updated": "updated_at"}
+        values: dict[str, Any] = {":updated": _iso(now)}
+        if event_types is None:
+            expression = "SET #updated = :updated REMOVE #filter"
+        else:
+            expression = "SET #updated = :updated, #filter = :filter"
+            values[":filter"] = list(dict.fromkeys(event_types))
+        self._update(_tenant_key(tenant_id), expression, names, values)
+        return self.tenant_webhooks(tenant_id)
+
     def disable_url(self, tenant_id: str, url: str, *, now: datetime) -> None:
         """Stop sending to ``url`` for this tenant (it answered 410 Gone)."""
         self._update(
@@ -105,6 +205,7 @@ class NotificationStore:
             "type": "delivery",
             "expires_at": int(delivery.created_at.timestamp()) + DELIVERY_KEEP_SECONDS,
         }
+        item |= _listing_keys(delivery)
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
@@ -135,6 +236,7 @@ class NotificationStore:
         http_status: int | None,
         error: str | None,
         now: datetime,
+        next_attempt_at: datetime | None = None,
     ) -> bool:
         """Write an attempt's outcome if the record is still as ``delivery`` shows it (pending,
         same attempt count); ``False`` if another writer got there first."""
@@ -148,7 +250,9 @@ class NotificationStore:
         }
         sets = ["#status = :status", "#attempts = :attempts", "#updated = :updated"]
         removes = []
-        for name, value in (("last_http_status", http_status), ("last_error", error)):
+        due = _iso(next_attempt_at) if next_attempt_at is not None else None
+        optional = (("last_http_status", http_status), ("last_error", error), ("next_attempt_at", due))
+        for name, value in optional:
             names[f"#{name}"] = name
             if value is None:
                 removes.append(f"#{name}")
@@ -172,6 +276,112 @@ class NotificationStore:
                 return False
             raise self._failed("update_item", exc) from exc
         return True
+
+    def reopen(self, delivery: Delivery, *, now: datetime) -> bool:
+        """Make a delivered, failed or disabled delivery pending again with a fresh retry schedule
+        (same webhook id and body); ``False`` if it is no longer in the status ``delivery`` shows."""
+        try:
+            self._table.update_item(
+                Key=_delivery_key(delivery.webhook_id),
+                UpdateExpression=(
+                    "SET #status = :pending, #attempts = :zero, #updated = :now ADD #replays :one"
+                    " REMOVE #next, #delivered"
+                ),
+                ConditionExpression="#status = :seen AND #attempts = :attempts",
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#attempts": "attempts",
+                    "#updated": "updated_at",
+                    "#replays": "replays",
+                    "#next": "next_attempt_at",
+                    "#delivered": "delivered_at",
+                },
+                ExpressionAttributeValues={
+                    ":pending": DeliveryStatus.PENDING.value,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":now": _iso(now),
+                    ":seen": delivery.status.value,
+                    ":attempts": delivery.attempts,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise self._failed("update_item", exc) from exc
+        return True
+
+    def list_deliveries(
+        self,
+        tenant_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> DeliveryPage:
+        """The tenant's deliveries newest first, a Query on TenantDeliveryIndex (never a scan)."""
+        partition = f"DELIVERIES#{tenant_id}"
+        start: dict[str, Any] | None = None
+        if cursor is not None:
+            position = decode_cursor(cursor)
+            msg_id = position.rpartition("#")[2]
+            start = _delivery_key(msg_id) | {"gsi5pk": partition, "gsi5sk": position}
+        found: list[DeliverySummary] = []
+        while len(found) < limit:
+            kwargs: dict[str, Any] = {
+                "IndexName": TENANT_DELIVERY_INDEX,
+                "KeyConditionExpression": Key("gsi5pk").eq(partition),
+                "ScanIndexForward": False,
+                "Limit": limit - len(found),
+            }
+            if status is not None:
+                kwargs["FilterExpression"] = Attr("status").eq(status.value)
+            if start is not None:
+                kwargs["ExclusiveStartKey"] = start
+            try:
+                answer = self._table.query(**kwargs)
+            except ClientError as exc:
+                raise self._failed("query", exc) from exc
+            found += [DeliverySummary.model_validate(item) for item in answer.get("Items", [])]
+            start = answer.get("LastEvaluatedKey")
+            if start is None:
+                break
+        last = found[-1] if found and start is not None else None
+        next_cursor = encode_cursor(f"{_iso(last.created_at)}#{last.webhook_id}") if last else None
+        return DeliveryPage(found, next_cursor)
+
+    # -- progress events ------------------------------------------------------------------------
+
+    def progress_notified(self, job_id: str) -> int:
+        """How many of the job's timeline entries were handed to notification (0: none yet)."""
+        try:
+            item = self._table.get_item(Key=_progress_key(job_id), ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            raise self._failed("get_item", exc) from exc
+        return int(str(item["notified"])) if item else 0
+
+    def mark_progress_notified(self, job_id: str, count: int, *, now: datetime) -> None:
+        """Move the job's marker up to ``count`` (never down: a slower writer changes nothing)."""
+        try:
+            self._table.update_item(
+                Key=_progress_key(job_id),
+                UpdateExpression="SET #notified = :count, #updated = :now, #expires = :expires",
+                ConditionExpression="attribute_not_exists(#notified) OR #notified < :count",
+                ExpressionAttributeNames={
+                    "#notified": "notified",
+                    "#updated": "updated_at",
+                    "#expires": "expires_at",
+                },
+                ExpressionAttributeValues={
+                    ":count": count,
+                    ":now": _iso(now),
+                    ":expires": int(now.timestamp()) + DELIVERY_KEEP_SECONDS,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return
+            raise self._failed("update_item", exc) from exc
 
     def mark_published(self, msg_id: str, *, now: datetime) -> None:
         self._update(
