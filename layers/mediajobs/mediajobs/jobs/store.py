@@ -112,7 +112,7 @@ class JobPage:
 
 
 class JobStore:
-    def __init__(self, table: Table, *, on_saved: Callable[[Job], None] | None = None) -> None:
+    def __init__(self, table: Table, *, on_saved: Callable[[Job], object] | None = None) -> None:
         """``on_saved`` sees every job record this store writes, once written (progress events)."""
         self._table = table
         self._on_saved = on_saved
