@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from mediajobs.errors import ConflictError, InvalidRequestError, NotFoundError
+from mediajobs.notifications.listing import LISTED_ATTRIBUTES, TENANT_DELIVERY_INDEX
 from mediajobs.notifications.log import DeliveryLog
 from mediajobs.notifications.models import Delivery, DeliveryStatus
-from mediajobs.notifications.store import LISTED_ATTRIBUTES, TENANT_DELIVERY_INDEX, NotificationStore
+from mediajobs.notifications.store import NotificationStore
 from tests.support.aws import load_template
 from tests.unit.jobs.fakes import START, FakeClock
 from tests.unit.notifications.conftest import TENANT, FakeSfn

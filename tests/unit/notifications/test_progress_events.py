@@ -12,6 +12,7 @@ from mediajobs.jobs.models import Job, JobStatus
 from mediajobs.jobs.requests import WEBHOOK_EVENT_NAMES
 from mediajobs.jobs.store import JobStore
 from mediajobs.notifications.models import EVENT_TYPES
+from mediajobs.notifications.progress import ProgressNotifier
 from mediajobs.notifications.service import Notifier
 from mediajobs.notifications.signing import webhook_id
 from mediajobs.notifications.store import NotificationStore
@@ -47,7 +48,7 @@ def test_given_three_timeline_entries_when_progressed_then_each_is_one_delivery_
 ) -> None:
     job = running(job, clock, "processing")
 
-    ids = notifier.job_progressed(job)
+    ids = ProgressNotifier(notifier).job_progressed(job)
 
     assert ids == [webhook_id("job.progress", f"{job.job_id}#{n}") for n in (1, 2, 3)]
     records = [store.get_delivery(i) for i in ids]
@@ -62,13 +63,13 @@ def test_given_entries_notified_before_when_progressed_again_then_only_the_new_e
     notifier: Notifier, store: NotificationStore, sfn: FakeSfn, job: Job, clock: FakeClock
 ) -> None:
     job = running(job, clock)
-    notifier.job_progressed(job)
+    ProgressNotifier(notifier).job_progressed(job)
     # another container (its own memory) sees the job after one more entry
     other = Notifier(store=store, sfn=sfn, state_machine_arn=MACHINE, job_view=notifier.job_view, clock=clock)  # type: ignore[arg-type]
     clock.advance(1)
     job = job.add_timeline(JobStatus.RUNNING, "generate", clock(), detail="completed")
 
-    ids = other.job_progressed(job)
+    ids = ProgressNotifier(other).job_progressed(job)
 
     assert ids == [webhook_id("job.progress", f"{job.job_id}#3")]
     assert len(sfn.started) == 3
@@ -78,7 +79,7 @@ def test_given_entries_notified_before_when_progressed_again_then_only_the_new_e
 def test_given_a_store_with_the_hook_when_the_job_is_written_then_its_entries_are_notified(
     notifier: Notifier, table: Any, store: NotificationStore, job: Job, clock: FakeClock
 ) -> None:
-    jobs = JobStore(table, on_saved=notifier.job_progressed)
+    jobs = JobStore(table, on_saved=ProgressNotifier(notifier).job_progressed)
     created = jobs.create(job)
 
     jobs.save(running(created, clock), expected_version=created.version)
@@ -92,7 +93,7 @@ def test_given_a_tenant_filter_without_progress_when_progressed_then_nothing_is_
 ) -> None:
     store.set_events_filter(TENANT, ["job.succeeded", "job.failed"], now=START)
 
-    ids = notifier.job_progressed(running(job, clock))
+    ids = ProgressNotifier(notifier).job_progressed(running(job, clock))
 
     assert ids == []
     assert sfn.started == []
@@ -106,7 +107,7 @@ def test_given_a_job_filter_when_the_tenant_filters_progress_out_then_the_jobs_c
     spec = job.spec.model_copy(update={"webhook_events_filter": ["job.progress"]})
     job = running(job.model_copy(update={"spec": spec}), clock)
 
-    ids = notifier.job_progressed(job)
+    ids = ProgressNotifier(notifier).job_progressed(job)
     final = job.moved_to(JobStatus.SUCCEEDED, now=clock())
 
     assert len(ids) == 2

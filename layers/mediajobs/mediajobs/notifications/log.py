@@ -19,8 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mediajobs.errors import ConflictError, InvalidRequestError, NotFoundError, ServiceUnavailableError
 from mediajobs.jobs.models import utcnow
+from mediajobs.notifications.listing import DeliveryListing, DeliveryPage, InvalidCursorError
 from mediajobs.notifications.models import Delivery, DeliveryStatus
-from mediajobs.notifications.store import DeliveryPage, InvalidCursorError, NotificationStore
+from mediajobs.notifications.store import NotificationStore
 from mediajobs.observability import logger
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class DeliveryLog:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
+        self.listing = DeliveryListing(store.table)
         self.sfn = sfn
         self.state_machine_arn = state_machine_arn
         self.now = clock
@@ -52,7 +54,7 @@ class DeliveryLog:
         self, tenant_id: str, *, status: DeliveryStatus | None, limit: int, cursor: str | None
     ) -> DeliveryPage:
         try:
-            return self.store.list_deliveries(tenant_id, status=status, limit=limit, cursor=cursor)
+            return self.listing.list_deliveries(tenant_id, status=status, limit=limit, cursor=cursor)
         except InvalidCursorError as exc:
             raise InvalidRequestError("invalid_cursor", str(exc)) from exc
 

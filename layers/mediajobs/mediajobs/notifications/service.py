@@ -14,8 +14,11 @@ it and never touches the job's own execution:
    the schedule says so) and comes back. Every attempt sends the same ``webhook-id`` and body,
    with a fresh ``webhook-timestamp`` and signatures.
 
-The webhook id is deterministic (``msg_`` + SHA-256 of the event type and the job or batch id),
-so clients de-duplicate on it. A 2xx answer delivers; 410 Gone disables that URL for the tenant
+The webhook id is deterministic (``msg_`` + SHA-256 of the event type and the job or batch id;
+a ``job.progress`` event adds its timeline entry's sequence, see ``notifications.progress``),
+so clients de-duplicate on it. A tenant's ``webhook_events_filter`` (or the job's own) names the
+event types wanted: an event of another type is neither recorded nor sent nor published.
+A 2xx answer delivers; 410 Gone disables that URL for the tenant
 (this and later events to it are recorded as ``disabled`` and not sent); anything else (other
 statuses, redirects, which are never followed, timeouts, connection errors) is retried on the
 ``webhook_retry_delays`` schedule and then recorded as ``failed``. The URL is vetted with the
@@ -27,7 +30,11 @@ Items in the jobs table (``pk`` / ``sk``):
   or two ``whsec_`` secrets (newest first; two during a rotation, when both sign and the header
   carries two ``v1,`` signatures) and the set of URLs a 410 disabled;
 - ``DELIVERY#<webhook id>`` / ``DELIVERY``: one event: its URL, the exact body, status, attempts,
-  last answer and when it went to EventBridge (kept 30 days, ``expires_at``).
+  last answer, the next attempt's time and when it went to EventBridge (kept 30 days,
+  ``expires_at``), indexed per tenant for the delivery log (``notifications.listing``).
+
+Size: recording, publishing and delivering are the three steps of one notification around one
+delivery record; they are read together, so they stay in one module.
 """
 
 from __future__ import annotations
@@ -44,7 +51,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, post_pinned
-from mediajobs.jobs.events import events_after
 from mediajobs.jobs.models import Job, utcnow
 from mediajobs.notifications.models import (
     DEFAULT_RETRY_DELAYS,
@@ -96,46 +102,6 @@ class Notifier:
         self.state_machine_arn = state_machine_arn
         self.job_view = job_view
         self.now = clock
-        #: timeline lengths this container already handed on (saves reading the marker again)
-        self._progress_seen: dict[str, int] = {}
-
-    def job_progressed(self, job: Job) -> list[str]:
-        """Notify ``job.progress`` for each timeline entry not notified yet (in sequence order).
-
-        Called after every write of the job; safe to call twice or concurrently (each entry's
-        webhook id is deterministic, its record a conditional put). Never raises for a
-        notification problem (logged, metric ``NotificationsNotStarted``): the next write of the
-        job catches up. Returns the webhook ids of the events recorded (filtered ones are not).
-        """
-        count = len(job.timeline)
-        if count == 0 or self._progress_seen.get(job.job_id, 0) >= count:
-            return []
-        ids: list[str] = []
-        try:
-            notified = self.store.progress_notified(job.job_id)
-            for event in events_after(job, notified):
-                msg_id = self.publish(
-                    "job.progress",
-                    job.tenant_id,
-                    event.model_dump(mode="json"),
-                    job.spec.webhook_url,
-                    subject_id=job.job_id,
-                    occurred_at=event.at,
-                    sequence=event.sequence,
-                    events_filter=job.spec.webhook_events_filter,
-                )
-                if msg_id is not None:
-                    ids.append(msg_id)
-            if notified < count:
-                self.store.mark_progress_notified(job.job_id, count, now=self.now())
-        except NotificationError:
-            logger.exception("the job's progress could not be notified", extra={"job_id": job.job_id})
-            metrics.add_metric(name="NotificationsNotStarted", unit=MetricUnit.Count, value=1)
-            return ids
-        if len(self._progress_seen) > 1000:
-            self._progress_seen.clear()
-        self._progress_seen[job.job_id] = count
-        return ids
 
     def job_finished(self, job: Job) -> str | None:
         """Notify ``job``'s final state (``job.succeeded`` / ``failed`` / ``cancelled``).
@@ -225,13 +191,11 @@ class Notifier:
         self._start(msg_id)
         return msg_id
 
-    def _start(self, msg_id: str, name: str | None = None) -> None:
+    def _start(self, msg_id: str) -> None:
         # same name and input: a running execution is returned, a finished one refuses (both fine)
         try:
             self.sfn.start_execution(
-                stateMachineArn=self.state_machine_arn,
-                name=name or msg_id,
-                input=json.dumps({"webhook_id": msg_id}),
+                stateMachineArn=self.state_machine_arn, name=msg_id, input=json.dumps({"webhook_id": msg_id})
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Unknown")

@@ -183,13 +183,13 @@ def reconciler() -> Reconciler:
 
 def job_saved(job: Job) -> None:
     """A job record was written: ``job.progress`` for its timeline entries not notified yet."""
-    notifications.notifier().job_progressed(job)
+    notifications.progress_notifier().job_progressed(job)
 
 
 def job_final(job: Job) -> None:
     """A job reached a final state: its client notification, then its batch (if any)."""
     # entries written elsewhere (a cancel through the API) are caught up before the final event
-    notifications.notifier().job_progressed(job)
+    notifications.progress_notifier().job_progressed(job)
     notifications.notifier().job_finished(job)
     batch_runner().job_finished(job)
 

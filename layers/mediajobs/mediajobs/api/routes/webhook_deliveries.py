@@ -14,9 +14,10 @@ from mediajobs.api.errors import ErrorResponse
 from mediajobs.api.event_schemas import DeliveryPageView, DeliveryView
 from mediajobs.aws import dynamodb_table, sfn_client
 from mediajobs.config import get_settings
+from mediajobs.notifications.listing import DeliverySummary
 from mediajobs.notifications.log import DeliveryLog
 from mediajobs.notifications.models import Delivery, DeliveryStatus
-from mediajobs.notifications.store import DeliverySummary, NotificationStore
+from mediajobs.notifications.store import NotificationStore
 
 
 @functools.cache
