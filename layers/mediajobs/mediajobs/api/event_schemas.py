@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from mediajobs.jobs.events import JobEvent
 from mediajobs.notifications.models import DeliveryStatus, EventType
 
-__all__ = ["DeliveryPageView", "DeliveryView", "JobEvent", "JobEventsPage"]
+__all__ = ["JobEvent", "JobEventsPage", "WebhookDelivery", "WebhookDeliveryPage"]
 
 
 class JobEventsPage(BaseModel):
     """The JSON form of ``GET /v1/jobs/{id}/events`` (``Accept: application/json``)."""
-
-    model_config = ConfigDict(title="JobEventsPage")
 
     job_id: str
     events: list[JobEvent]
@@ -26,10 +24,8 @@ class JobEventsPage(BaseModel):
     ]
 
 
-class DeliveryView(BaseModel):
+class WebhookDelivery(BaseModel):
     """One webhook delivery: one event for one URL, and how its attempts went."""
-
-    model_config = ConfigDict(title="WebhookDelivery")
 
     id: Annotated[str, Field(description="the webhook-id header every attempt and replay sends")]
     event_type: EventType
@@ -47,8 +43,6 @@ class DeliveryView(BaseModel):
     updated_at: datetime
 
 
-class DeliveryPageView(BaseModel):
-    model_config = ConfigDict(title="WebhookDeliveryPage")
-
-    deliveries: list[DeliveryView]
+class WebhookDeliveryPage(BaseModel):
+    deliveries: list[WebhookDelivery]
     next_cursor: Annotated[str | None, Field(description="pass as ?cursor= for the next page")] = None

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, tenant_id
 from mediajobs.api.errors import ErrorResponse
-from mediajobs.api.event_schemas import DeliveryPageView, DeliveryView
+from mediajobs.api.event_schemas import WebhookDelivery, WebhookDeliveryPage
 from mediajobs.aws import dynamodb_table, sfn_client
 from mediajobs.config import get_settings
 from mediajobs.notifications.listing import DeliverySummary
@@ -30,8 +30,8 @@ def default_delivery_log() -> DeliveryLog:
     )
 
 
-def delivery_view(delivery: Delivery | DeliverySummary) -> DeliveryView:
-    return DeliveryView(
+def delivery_view(delivery: Delivery | DeliverySummary) -> WebhookDelivery:
+    return WebhookDelivery(
         id=delivery.webhook_id,
         event_type=delivery.event_type,
         subject_id=delivery.subject_id,
@@ -62,7 +62,7 @@ def register(
         description="Newest first; given-up deliveries show status failed. Filter by status.",
         operation_id="listWebhookDeliveries",
         responses={
-            200: answer("a page of deliveries", DeliveryPageView),
+            200: answer("a page of deliveries", WebhookDeliveryPage),
             400: answer("the cursor is not one a page answered", ErrorResponse),
             **ERROR_RESPONSES,
         },
@@ -74,9 +74,9 @@ def register(
         cursor: Annotated[
             str | None, Query(max_length=512, description="next_cursor of the previous page")
         ] = None,
-    ) -> DeliveryPageView:
+    ) -> WebhookDeliveryPage:
         page = deliveries().list(tenant_id(app), status=status, limit=limit, cursor=cursor)
-        return DeliveryPageView(
+        return WebhookDeliveryPage(
             deliveries=[delivery_view(d) for d in page.deliveries], next_cursor=page.next_cursor
         )
 
@@ -90,7 +90,7 @@ def register(
         ),
         operation_id="replayWebhookDelivery",
         responses={
-            202: answer("the delivery, pending again", DeliveryView),
+            202: answer("the delivery, pending again", WebhookDelivery),
             409: answer("the delivery is pending or has no URL", ErrorResponse),
             **ERROR_RESPONSES,
         },
@@ -98,7 +98,7 @@ def register(
     )
     def replay_webhook_delivery(
         delivery_id: Annotated[str, Path(max_length=64)],
-    ) -> Response[DeliveryView]:
+    ) -> Response[WebhookDelivery]:
         delivery = deliveries().replay(tenant_id(app), delivery_id)
         return Response(
             status_code=202,
