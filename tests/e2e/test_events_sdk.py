@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from local.sample_shop import SampleShop
@@ -132,3 +133,21 @@ def test_the_cli_prints_a_jobs_events_and_the_delivery_log(stack: LocalStack) ->
     assert {shown[webhook_id("job.progress", f"{job_id}#{n}")]["sequence"] for n in (1, 2)} == {1, 2}
     assert replay.exit_code == 0, replay.stderr
     assert f"{msg_id} job.cancelled is pending again (replay 1)" in replay.stdout
+
+
+def test_the_readme_sdk_example_of_the_event_feed_runs_against_the_stack(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Progress events, the event feed") :]
+    example = section[section.index("```python\n") + len("```python\n") :]
+    example = example[: example.index("```")]
+    code = example.replace("http://127.0.0.1:3000", stack.api_url).replace("local-dev-key", stack.api_key)
+    assert code != example
+
+    with fast_sandboxes(stack):
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+
+    printed = [line.split() for line in capsys.readouterr().out.splitlines() if line[:1].isdigit()]
+    assert [int(p[0]) for p in printed] == list(range(1, len(printed) + 1))
+    assert printed[-1][1] == "succeeded"
