@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from mediajobs.errors import ConflictError, InvalidRequestError, NotFoundError
+from mediajobs.errors import ConflictError, InvalidRequestError, NotFoundError, ServiceUnavailableError
 from mediajobs.notifications.listing import LISTED_ATTRIBUTES, TENANT_DELIVERY_INDEX
 from mediajobs.notifications.log import DeliveryLog
 from mediajobs.notifications.models import Delivery, DeliveryStatus
@@ -133,3 +133,18 @@ def test_listed_records_show_the_next_attempt_while_pending(
     [listed] = log.list(TENANT, status=None, limit=5, cursor=None).deliveries
 
     assert (listed.attempts, listed.last_http_status, listed.next_attempt_at) == (1, 500, due)
+
+
+def test_given_the_replays_execution_cannot_start_then_the_delivery_is_as_it_was_and_can_be_replayed(
+    store: NotificationStore, log: DeliveryLog, sfn: FakeSfn
+) -> None:
+    record = recorded(store, 1, status=DeliveryStatus.FAILED)
+    sfn.fail_with = "ServiceUnavailable"
+
+    with pytest.raises(ServiceUnavailableError):
+        log.replay(TENANT, record.webhook_id)
+    sfn.fail_with = None
+    again = log.replay(TENANT, record.webhook_id)
+
+    assert again.status is DeliveryStatus.PENDING
+    assert [s["name"] for s in sfn.started] == [f"{record.webhook_id}-replay-2"]

@@ -13,11 +13,11 @@ from mediajobs.jobs.requests import WEBHOOK_EVENT_NAMES
 from mediajobs.jobs.store import JobStore
 from mediajobs.notifications.models import EVENT_TYPES
 from mediajobs.notifications.progress import ProgressNotifier
-from mediajobs.notifications.service import Notifier
+from mediajobs.notifications.service import EventPublisher, Notifier
 from mediajobs.notifications.signing import webhook_id
 from mediajobs.notifications.store import NotificationStore
 from tests.unit.jobs.fakes import START, FakeClock, new_job
-from tests.unit.notifications.conftest import HOOK, TENANT, FakeSfn
+from tests.unit.notifications.conftest import HOOK, TENANT, FakeEvents, FakeSfn
 from tests.unit.notifications.test_notifier import MACHINE
 
 # the notifier fixture of the final-event tests builds the same service
@@ -122,3 +122,35 @@ def test_given_a_filter_when_cleared_then_every_event_type_is_wanted_again(store
     store.set_events_filter(TENANT, None, now=START)
 
     assert store.tenant_webhooks(TENANT).wants("job.progress")
+
+
+@pytest.fixture
+def bus(store: NotificationStore, events: FakeEvents, secret: str, clock: FakeClock) -> EventPublisher:
+    """The event publisher, for a tenant that names no webhook URL."""
+    store.configure_tenant(TENANT, secrets=[secret], default_url=None, now=START)
+    return EventPublisher(store=store, events=events, bus_name="bus", clock=clock)  # type: ignore[arg-type]
+
+
+def test_given_no_webhook_url_when_progressed_then_the_events_go_on_the_bus_at_once_without_executions(
+    notifier: Notifier, store: NotificationStore, sfn: FakeSfn, events: FakeEvents, bus: EventPublisher
+) -> None:
+    job = running(new_job(uuid.uuid4().hex, tenant_id=TENANT), FakeClock(START))
+
+    ids = ProgressNotifier(notifier, bus).job_progressed(job)
+
+    assert sfn.started == []
+    assert [(e["DetailType"], json.loads(e["Detail"])["id"]) for e in events.entries] == [
+        ("Job Progress", i) for i in ids
+    ]
+    assert all(store.get_delivery(i).published_at is not None for i in ids)
+
+
+def test_given_the_bus_refuses_a_progress_event_then_its_execution_is_started_to_retry(
+    notifier: Notifier, sfn: FakeSfn, events: FakeEvents, bus: EventPublisher
+) -> None:
+    events.refuse = True
+
+    ids = ProgressNotifier(notifier, bus).job_progressed(new_job(uuid.uuid4().hex, tenant_id=TENANT))
+
+    assert [s["name"] for s in sfn.started] == ids
+    assert len(ids) == 1

@@ -84,8 +84,21 @@ class DeliveryLog:
             self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=task_input)
         except (ClientError, BotoCoreError) as exc:
             logger.exception("the replay's execution could not start", extra={"webhook_id": webhook_id})
+            self._restore(delivery, now=now)
             raise ServiceUnavailableError(
                 "replay_not_started", "the replay could not start; replay the delivery again"
             ) from exc
         logger.info("webhook delivery replayed", extra={"webhook_id": webhook_id, "replay": name})
         return self.store.get_delivery(webhook_id)
+
+    def _restore(self, delivery: Delivery, *, now: datetime) -> None:
+        """Put a reopened delivery back as it was (no execution will try it, a replay may)."""
+        reopened = self.store.get_delivery(delivery.webhook_id)
+        self.store.record_attempt(
+            reopened,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            http_status=delivery.last_http_status,
+            error=delivery.last_error,
+            now=now,
+        )

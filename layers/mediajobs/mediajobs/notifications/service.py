@@ -139,6 +139,7 @@ class Notifier:
         occurred_at: datetime | None = None,
         sequence: int | None = None,
         events_filter: list[str] | None = None,
+        start_delivery: bool = True,
     ) -> str | None:
         """Record the event (once) and start its delivery (once); returns its webhook id.
 
@@ -188,10 +189,12 @@ class Notifier:
             )
         else:
             logger.info("notification recorded before: not again", extra={"webhook_id": msg_id})
-        self._start(msg_id)
+        if start_delivery:
+            self.start_delivery(msg_id)
         return msg_id
 
-    def _start(self, msg_id: str) -> None:
+    def start_delivery(self, msg_id: str) -> None:
+        """Start the recorded event's execution (``publish`` does, unless told not to)."""
         # same name and input: a running execution is returned, a finished one refuses (both fine)
         try:
             self.sfn.start_execution(

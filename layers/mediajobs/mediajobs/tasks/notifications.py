@@ -76,7 +76,7 @@ def notifier() -> Notifier:
 
 @functools.cache
 def progress_notifier() -> ProgressNotifier:
-    return ProgressNotifier(notifier())
+    return ProgressNotifier(notifier(), event_publisher())
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, tenant_id
 from mediajobs.api.errors import ApiError, ErrorResponse
@@ -27,10 +27,9 @@ EVENT_STREAM = "text/event-stream"
 RECONNECT_MS = 1000
 
 
-def _last_event_id(app: APIGatewayHttpResolver, after: int | None) -> int:
+def _last_event_id(header: str | None, after: int | None) -> int:
     if after is not None:
         return after
-    header = app.current_event.headers.get("last-event-id")
     if header is None or not header.strip():
         return 0
     if not header.strip().isdigit():
@@ -81,10 +80,14 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         wait: Annotated[
             int, Query(ge=0, le=MAX_WAIT_SECONDS, description="seconds to hold the request for a new event")
         ] = 0,
+        last_event_id: Annotated[
+            str | None,
+            Header(max_length=20, description="the id: of the last event seen: only later events come"),
+        ] = None,
     ) -> Response[Any]:
         tenant = tenant_id(app)
         jobs = services().jobs
-        start = _last_event_id(app, after)
+        start = _last_event_id(last_event_id, after)
         jobs.get(tenant, job_id)  # 404 for an unknown job or another tenant's, before any wait
         batch = wait_for_events(lambda: jobs.get(tenant, job_id), after=start, wait_seconds=wait)
         headers = {"Cache-Control": "no-cache"}
