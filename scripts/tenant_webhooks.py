@@ -6,12 +6,15 @@
     .venv/bin/python scripts/tenant_webhooks.py --table TABLE rotate TENANT
     .venv/bin/python scripts/tenant_webhooks.py --table TABLE finish-rotation TENANT
     .venv/bin/python scripts/tenant_webhooks.py --table TABLE enable-url TENANT URL
+    .venv/bin/python scripts/tenant_webhooks.py --table TABLE set-events TENANT [EVENT_TYPE ...]
 
 ``TABLE`` is the stack's ``JobsTableName`` output; credentials and region come from boto3's usual
 sources (``--region`` and ``--endpoint-url`` override them). ``set-url`` sets the URL that jobs
 naming no ``webhook_url`` are delivered to (and enables it again if it answered 410 Gone);
 ``rotate`` adds a new secret and prints it once (both secrets sign until ``finish-rotation``
 drops the older one); a tenant's first secret is made by ``rotate`` or ``set-url``.
+``set-events`` sets the tenant's ``webhook_events_filter`` (the event types its webhooks and bus
+events carry; a job's own filter comes first); with no event type, every type again.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "mediajobs"))
 
 from mediajobs.fetching import FetchError, UnsafeUrlError, UrlPolicy, check_url
-from mediajobs.notifications.models import NotificationError, TenantWebhooks
+from mediajobs.notifications.models import EVENT_TYPES, NotificationError, TenantWebhooks
 from mediajobs.notifications.signing import generate_secret
 from mediajobs.notifications.store import NotificationStore
 from scripts.operator_output import logs_to_stderr, print_answer
@@ -47,6 +50,7 @@ def _show(settings: TenantWebhooks, *, reveal: bool) -> dict[str, Any]:
         "default_url": settings.default_url,
         "secrets": [s if reveal else _masked(s) for s in settings.secrets],
         "disabled_urls": sorted(settings.disabled_urls),
+        "webhook_events_filter": settings.webhook_events_filter,
         "updated_at": settings.updated_at.isoformat() if settings.updated_at else None,
     }
 
@@ -78,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     enable = commands.add_parser("enable-url", help="send to a URL again after it answered 410 Gone")
     enable.add_argument("tenant")
     enable.add_argument("url")
+    events = commands.add_parser("set-events", help="the event types to deliver (none named: all)")
+    events.add_argument("tenant")
+    events.add_argument("event_types", nargs="*", choices=EVENT_TYPES, metavar="EVENT_TYPE")
     return parser
 
 
@@ -112,6 +119,8 @@ def run(args: argparse.Namespace, table: Table) -> dict[str, Any]:
             )
         case "enable-url":
             store.enable_url(args.tenant, args.url, now=now)
+        case "set-events":
+            store.set_events_filter(args.tenant, args.event_types or None, now=now)
     shown = _show(store.tenant_webhooks(args.tenant), reveal=False)
     if new_secret is not None:
         shown["new_secret"] = new_secret

@@ -45,6 +45,10 @@ def new_tenant(stack: LocalStack, *, secrets: list[str], url: str | None = None)
     key = f"key-{tenant}"
     stack.add_api_key(key, tenant)
     stack.set_tenant_webhooks(tenant, url=url, secrets=secrets)
+    # these scenarios are about final events (job.progress has its own tests)
+    store(stack).set_events_filter(
+        tenant, ["job.succeeded", "job.failed", "job.cancelled"], now=datetime.now(UTC)
+    )
     return tenant, Client(stack.api_url, key)
 
 

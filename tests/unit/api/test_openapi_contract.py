@@ -112,6 +112,21 @@ OPERATIONS = [
         None,
         {404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE},
     ),
+    Operation("listJobEvents", "GET", f"/v1/jobs/{JOB_ID}/events", None, {404: NOT_FOUND, 503: UNAVAILABLE}),
+    Operation(
+        "listWebhookDeliveries",
+        "GET",
+        "/v1/webhook-deliveries",
+        None,
+        {400: InvalidRequestError("invalid_cursor", "not a cursor of ours"), 503: UNAVAILABLE},
+    ),
+    Operation(
+        "replayWebhookDelivery",
+        "POST",
+        f"/v1/webhook-deliveries/{JOB_ID}/replay",
+        None,
+        {404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE},
+    ),
     Operation("createBatchManifest", "POST", "/v1/batch-manifests", {"format": "csv"}, {503: UNAVAILABLE}),
     Operation(
         "getBatchManifest", "GET", f"/v1/batch-manifests/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}
@@ -212,6 +227,7 @@ def app_with(
         catalog=refusing,  # type: ignore[arg-type]
         uploads=refusing,  # type: ignore[arg-type]
         manifests=refusing,  # type: ignore[arg-type]
+        deliveries=refusing,  # type: ignore[arg-type]
         idempotency=creator,  # type: ignore[arg-type]
     )
     return build_app(lambda: services)

@@ -86,3 +86,18 @@ def test_show_masks_secrets_unless_revealed(table: Any, capsys: pytest.CaptureFi
 
     assert rotated["new_secret"] not in json.dumps(masked)
     assert revealed["secrets"] == [rotated["new_secret"]]
+
+
+def test_set_events_chooses_the_tenants_event_types_and_none_named_means_all_again(
+    table: Any, store: NotificationStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, shown = run(table, capsys, "set-events", TENANT, "job.succeeded", "job.failed")
+
+    assert code == 0
+    assert shown["webhook_events_filter"] == ["job.succeeded", "job.failed"]
+    assert not store.tenant_webhooks(TENANT).wants("job.progress")
+
+    code, shown = run(table, capsys, "set-events", TENANT)
+
+    assert (code, shown["webhook_events_filter"]) == (0, None)
+    assert store.tenant_webhooks(TENANT).wants("job.progress")

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from mediajobs_client import errors
-from mediajobs_client.models import BatchManifest, Job, ManifestCreated, Output, UploadCreated
+from mediajobs_client.models import BatchManifest, Job, JobEvent, ManifestCreated, Output, UploadCreated
 
 #: connect quickly or fail; a job answer can take a while (the API fetches the product image)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -85,13 +85,17 @@ class Call:
     params: Mapping[str, Any] | None = None
     json: Any = None
     idempotency_key: str | None = None
+    extra_headers: Mapping[str, str] | None = None
 
     @property
     def replayable(self) -> bool:
         return self.method in {"GET", "HEAD"} or self.idempotency_key is not None
 
     def headers(self) -> dict[str, str]:
-        return {"Idempotency-Key": self.idempotency_key} if self.idempotency_key else {}
+        headers = dict(self.extra_headers or {})
+        if self.idempotency_key:
+            headers["Idempotency-Key"] = self.idempotency_key
+        return headers
 
     def retry_answer(self, answer: httpx.Response) -> bool:
         if answer.status_code == 429:
@@ -164,6 +168,7 @@ def job_body(
     metadata: Mapping[str, str] | None,
     *,
     fallback: Sequence[Mapping[str, Any]] | None = None,
+    webhook_events_filter: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The JSON of ``POST /v1/jobs`` (and of a batch item, and of an upload without the image)."""
     body: dict[str, Any] = {"provider": provider, "product": dict(product or {})}
@@ -173,6 +178,8 @@ def job_body(
         body["options"] = dict(options)
     if webhook_url is not None:
         body["webhook_url"] = webhook_url
+    if webhook_events_filter is not None:
+        body["webhook_events_filter"] = list(webhook_events_filter)
     if metadata:
         body["metadata"] = dict(metadata)
     return body
@@ -306,3 +313,37 @@ def check_size(
         raise errors.ValidationError(
             f"{path.name} is {size} bytes; uploads take at most {created.max_bytes}", code=code
         )
+
+
+#: the longest the API holds a long poll of a job's events (seconds)
+MAX_EVENTS_WAIT = 25
+
+
+def event_stream_events(text: str) -> tuple[list[JobEvent], bool]:
+    """The job events of one ``text/event-stream`` answer, and whether it ended with ``end``."""
+    events: list[JobEvent] = []
+    ended = False
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        kind, data = "message", []
+        for line in block.split("\n"):
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                kind = value
+            elif name == "data":
+                data.append(value)
+        if kind == "end":
+            ended = True
+        elif kind == "job.progress" and data:
+            events.append(JobEvent.model_validate_json("\n".join(data)))
+    return events, ended
+
+
+def events_call(job_id: str, last_event_id: int, wait: int) -> Call:
+    """One request of a job's event feed: the events after ``last_event_id``, held up to ``wait`` s."""
+    return Call(
+        "GET",
+        f"/v1/jobs/{job_id}/events",
+        params={"wait": max(0, min(wait, MAX_EVENTS_WAIT))},
+        extra_headers={"Accept": "text/event-stream", "Last-Event-ID": str(last_event_id)},
+    )

@@ -23,6 +23,7 @@ from mediajobs_client.models import (
     Credits,
     Job,
     JobAccepted,
+    JobEvent,
     JobPage,
     JobSummary,
     ManifestCreated,
@@ -31,6 +32,8 @@ from mediajobs_client.models import (
     Styles,
     Upload,
     UploadCreated,
+    WebhookDelivery,
+    WebhookDeliveryPage,
 )
 from mediajobs_client.webhooks import Webhooks
 
@@ -79,6 +82,7 @@ class AsyncClient:
         self.batches = AsyncBatches(self)
         self.batch_manifests = AsyncBatchManifests(self)
         self.providers = AsyncProviders(self)
+        self.deliveries = AsyncWebhookDeliveries(self)
         self.webhooks = Webhooks(webhook_secret)
 
     async def __aenter__(self) -> Self:
@@ -197,8 +201,17 @@ class AsyncJobs:
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         fallback: Sequence[Mapping[str, Any]] | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
     ) -> JobAccepted:
-        body = _core.job_body(provider, product, options, webhook_url, metadata, fallback=fallback)
+        body = _core.job_body(
+            provider,
+            product,
+            options,
+            webhook_url,
+            metadata,
+            fallback=fallback,
+            webhook_events_filter=webhook_events_filter,
+        )
         key = idempotency_key or _core.new_idempotency_key()
         return JobAccepted.model_validate(
             await self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
@@ -270,6 +283,7 @@ class AsyncJobs:
         timeout: float = 900.0,
         raise_on_failure: bool = True,
         fallback: Sequence[Mapping[str, Any]] | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
     ) -> RunResult:
         accepted = await self.create(
             provider=provider,
@@ -278,6 +292,7 @@ class AsyncJobs:
             webhook_url=webhook_url,
             metadata=metadata,
             fallback=fallback,
+            webhook_events_filter=webhook_events_filter,
         )
         job = await self.wait(accepted.job_id, on_update=on_update, timeout=timeout)
         if job.status != "succeeded":
@@ -298,6 +313,26 @@ class AsyncJobs:
 
     async def cancel(self, job_id: str) -> Job:
         return Job.model_validate(await self._client._json("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    async def events(
+        self, job_id: str, *, last_event_id: int = 0, wait: int = 20, timeout: float = 900.0
+    ) -> AsyncIterator[JobEvent]:
+        """Like ``Client.jobs.events``: reconnects with ``Last-Event-ID`` until the final event."""
+        deadline = time.monotonic() + timeout
+        last = last_event_id
+        while True:
+            answer = await self._client.request(_core.events_call(job_id, last, wait))
+            events, ended = _core.event_stream_events(answer.text)
+            for event in events:
+                if event.sequence > last:
+                    last = event.sequence
+                    yield event
+            if ended:
+                return
+            if time.monotonic() >= deadline:
+                raise errors.WaitTimeoutError(
+                    f"job {job_id} had no final event after {timeout:g} s", code="wait_timeout"
+                )
 
     async def regenerate(self, job_id: str, **changes: Any) -> JobAccepted:
         body = {name: value for name, value in changes.items() if value is not None}
@@ -510,3 +545,34 @@ class AsyncProviders:
 
     async def credits(self, provider: str) -> Credits:
         return Credits.model_validate(await self._client._json("GET", f"/v1/providers/{provider}/credits"))
+
+
+class AsyncWebhookDeliveries:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list_page(
+        self, *, status: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> WebhookDeliveryPage:
+        params = {"status": status, "limit": limit, "cursor": cursor}
+        query = {name: value for name, value in params.items() if value is not None}
+        return WebhookDeliveryPage.model_validate(
+            await self._client._json("GET", "/v1/webhook-deliveries", params=query)
+        )
+
+    async def list(
+        self, *, status: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[WebhookDelivery]:
+        cursor: str | None = None
+        while True:
+            page = await self.list_page(status=status, limit=page_size, cursor=cursor)
+            for delivery in page.deliveries:
+                yield delivery
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def replay(self, delivery_id: str) -> WebhookDelivery:
+        return WebhookDelivery.model_validate(
+            await self._client._json("POST", f"/v1/webhook-deliveries/{delivery_id}/replay")
+        )

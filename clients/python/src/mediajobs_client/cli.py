@@ -4,6 +4,9 @@ mediajobs run prodvisual ./product.png --style lifestyle -o out/
 mediajobs run creatify --image-url https://shop.example/p.png --aspect-ratio 9x16 -o out/
 mediajobs run jogg --page-url https://shop.example/p.html --length 15 -o out/
 mediajobs jobs list --status succeeded --json
+mediajobs jobs events JOB_ID
+mediajobs deliveries list --status failed
+mediajobs deliveries replay msg_0123456789abcdef01234567
 mediajobs batch run manifest.csv -o out/
 """
 
@@ -884,6 +887,80 @@ def styles() -> None:
     for style in found.styles:
         table.add_row(style.id, style.name, style.description or "")
     state.out.print(table)
+
+
+# -- job events and the webhook delivery log --------------------------------------------------------
+
+
+@jobs.command("events")
+@click.argument("job_id")
+@click.option("--after", type=click.IntRange(min=0), default=0, help="only events after this sequence")
+@click.option("--timeout", type=float, default=900.0, show_default=True)
+@json_flag
+def jobs_events(job_id: str, after: int, timeout: float) -> None:
+    """Follow a job's events (its timeline) as they are written, until its final one."""
+    state = _state()
+    for event in state.client().jobs.events(job_id, last_event_id=after, timeout=timeout):
+        if state.json:
+            click.echo(event.model_dump_json())
+            continue
+        where = f" {event.stage}" if event.stage else ""
+        detail = f" ({event.detail})" if event.detail else ""
+        state.out.print(
+            f"{event.sequence:>3} {event.at.isoformat(timespec='seconds')} {event.status}{where}{detail}"
+        )
+
+
+@cli.group()
+def deliveries() -> None:
+    """Your webhook deliveries: list them, replay one."""
+
+
+@deliveries.command("list")
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed", "disabled", "no_webhook"]))
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@json_flag
+def deliveries_list(status: str | None, limit: int) -> None:
+    """Your webhook deliveries, newest first."""
+    state = _state()
+    found = []
+    for delivery in state.client().deliveries.list(status=status, page_size=min(limit, 100)):
+        found.append(delivery)
+        if len(found) >= limit:
+            break
+    if state.json:
+        _print_json(found)
+        return
+    table = Table(title=f"{len(found)} deliveries")
+    for column in ("id", "event", "subject", "status", "attempts", "last answer", "next attempt"):
+        table.add_column(column)
+    for d in found:
+        subject = f"{d.subject_id}#{d.sequence}" if d.sequence is not None else d.subject_id
+        table.add_row(
+            d.id,
+            d.event_type,
+            subject,
+            d.status,
+            str(d.attempts),
+            str(d.last_http_status or d.last_error or ""),
+            d.next_attempt_at.isoformat(timespec="seconds") if d.next_attempt_at else "",
+        )
+    state.out.print(table)
+
+
+@deliveries.command("replay")
+@click.argument("delivery_id")
+@json_flag
+def deliveries_replay(delivery_id: str) -> None:
+    """Send a delivered, failed or disabled delivery again (same webhook-id, fresh signature)."""
+    state = _state()
+    delivery = state.client().deliveries.replay(delivery_id)
+    if state.json:
+        _print_json(delivery)
+        return
+    state.out.print(
+        f"{delivery.id} {delivery.event_type} is {delivery.status} again (replay {delivery.replays})"
+    )
 
 
 def main() -> None:

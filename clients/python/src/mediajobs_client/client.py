@@ -23,6 +23,7 @@ from mediajobs_client.models import (
     Credits,
     Job,
     JobAccepted,
+    JobEvent,
     JobPage,
     JobSummary,
     ManifestCreated,
@@ -31,6 +32,8 @@ from mediajobs_client.models import (
     Styles,
     Upload,
     UploadCreated,
+    WebhookDelivery,
+    WebhookDeliveryPage,
 )
 from mediajobs_client.webhooks import Webhooks
 
@@ -79,6 +82,7 @@ class Client:
         self.batches = Batches(self)
         self.batch_manifests = BatchManifests(self)
         self.providers = Providers(self)
+        self.deliveries = WebhookDeliveries(self)
         self.webhooks = Webhooks(webhook_secret)
 
     def __enter__(self) -> Self:
@@ -204,9 +208,18 @@ class Jobs:
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         fallback: Sequence[Mapping[str, Any]] | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
     ) -> JobAccepted:
         """``POST /v1/jobs``. Every retry of this call sends the same ``Idempotency-Key``."""
-        body = _core.job_body(provider, product, options, webhook_url, metadata, fallback=fallback)
+        body = _core.job_body(
+            provider,
+            product,
+            options,
+            webhook_url,
+            metadata,
+            fallback=fallback,
+            webhook_events_filter=webhook_events_filter,
+        )
         key = idempotency_key or _core.new_idempotency_key()
         data = self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
         return JobAccepted.model_validate(data)
@@ -283,6 +296,7 @@ class Jobs:
         timeout: float = 900.0,
         raise_on_failure: bool = True,
         fallback: Sequence[Mapping[str, Any]] | None = None,
+        webhook_events_filter: Sequence[str] | None = None,
     ) -> RunResult:
         """Create a job, wait for it, and (with ``download_to``) save every output there.
 
@@ -295,6 +309,7 @@ class Jobs:
             webhook_url=webhook_url,
             metadata=metadata,
             fallback=fallback,
+            webhook_events_filter=webhook_events_filter,
         )
         return self.finish(
             accepted.job_id,
@@ -334,6 +349,31 @@ class Jobs:
 
     def cancel(self, job_id: str) -> Job:
         return Job.model_validate(self._client._json("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    def events(
+        self, job_id: str, *, last_event_id: int = 0, wait: int = 20, timeout: float = 900.0
+    ) -> Iterator[JobEvent]:
+        """The job's events after ``last_event_id``, in order and each once, until its final one.
+
+        ``GET /v1/jobs/{id}/events`` answers the events since ``Last-Event-ID`` and closes (the
+        API cannot stream), so this reconnects with the last id it saw, each request held up to
+        ``wait`` seconds for a new event. Raises ``WaitTimeoutError`` after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        last = last_event_id
+        while True:
+            answer = self._client.request(_core.events_call(job_id, last, wait))
+            events, ended = _core.event_stream_events(answer.text)
+            for event in events:
+                if event.sequence > last:
+                    last = event.sequence
+                    yield event
+            if ended:
+                return
+            if time.monotonic() >= deadline:
+                raise errors.WaitTimeoutError(
+                    f"job {job_id} had no final event after {timeout:g} s", code="wait_timeout"
+                )
 
     def regenerate(self, job_id: str, **changes: Any) -> JobAccepted:
         """A new job from a succeeded one: ``image_prompt``/``video_prompt`` (Creatify), ``style``
@@ -555,3 +595,36 @@ class Providers:
 
     def credits(self, provider: str) -> Credits:
         return Credits.model_validate(self._client._json("GET", f"/v1/providers/{provider}/credits"))
+
+
+class WebhookDeliveries:
+    """``client.deliveries``: your webhook delivery log, and replaying a delivery."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list_page(
+        self, *, status: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> WebhookDeliveryPage:
+        """One page of ``GET /v1/webhook-deliveries`` (newest first)."""
+        params = {"status": status, "limit": limit, "cursor": cursor}
+        query = {name: value for name, value in params.items() if value is not None}
+        return WebhookDeliveryPage.model_validate(
+            self._client._json("GET", "/v1/webhook-deliveries", params=query)
+        )
+
+    def list(self, *, status: str | None = None, page_size: int = 100) -> Iterator[WebhookDelivery]:
+        """Every delivery (optionally of one status), following ``next_cursor`` to the end."""
+        cursor: str | None = None
+        while True:
+            page = self.list_page(status=status, limit=page_size, cursor=cursor)
+            yield from page.deliveries
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def replay(self, delivery_id: str) -> WebhookDelivery:
+        """Send a delivered, failed or disabled delivery again (same webhook-id, fresh signature)."""
+        return WebhookDelivery.model_validate(
+            self._client._json("POST", f"/v1/webhook-deliveries/{delivery_id}/replay")
+        )

@@ -320,3 +320,39 @@ class WebhookEvent(ApiModel):
         for output in data.get("outputs", []):
             output.setdefault("download_url", "")
         return Job.model_validate(data)
+
+
+class JobEvent(ApiModel):
+    """One entry of a job's timeline as ``GET /v1/jobs/{id}/events`` and ``job.progress`` carry it."""
+
+    job_id: str
+    sequence: int  # 1 for the job's first entry; resume after it (Last-Event-ID)
+    status: str
+    stage: str | None = None
+    detail: str | None = None
+    at: datetime
+    final: bool = False
+
+
+class WebhookDelivery(ApiModel):
+    """One webhook delivery of your tenant: the event, its URL and how its attempts went."""
+
+    id: str  # the webhook-id header every attempt and replay sends
+    event_type: str
+    subject_id: str
+    sequence: int | None = None
+    url: str | None = None
+    status: str  # pending, delivered, failed, disabled, no_webhook
+    attempts: int
+    last_http_status: int | None = None
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    replays: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookDeliveryPage(ApiModel):
+    deliveries: list[WebhookDelivery]
+    next_cursor: str | None = None

@@ -36,9 +36,11 @@ from mediajobs.api.routes import (
     batches,
     health,
     job_actions,
+    job_events,
     jobs,
     providers,
     uploads,
+    webhook_deliveries,
 )
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
@@ -49,7 +51,18 @@ PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", health.HEALTH_PATH})
 #: Swagger UI's files for the docs page: the console function's copy of swagger-ui-dist (same origin)
 SWAGGER_BASE_URL = "/console/swagger-ui"
 #: the route modules, each with ``register(app, services)``
-ROUTE_AREAS = (idempotency, jobs, batches, batch_retries, batch_manifests, job_actions, providers, uploads)
+ROUTE_AREAS = (
+    idempotency,
+    jobs,
+    batches,
+    batch_retries,
+    batch_manifests,
+    job_actions,
+    providers,
+    uploads,
+    job_events,
+    webhook_deliveries,
+)
 PROVIDER_TAGS = frozenset({"creatify", "jogg", "prodvisual"})
 
 

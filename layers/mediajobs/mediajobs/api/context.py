@@ -27,6 +27,8 @@ from mediajobs.jobs.actions import JobActions
 from mediajobs.jobs.models import Job
 from mediajobs.jobs.service import JobService
 from mediajobs.jobs.store import JobStore
+from mediajobs.notifications.log import DeliveryLog
+from mediajobs.notifications.store import NotificationStore
 from mediajobs.providers.registry import ProviderRegistry
 from mediajobs.ratelimit import shared_limiter
 from mediajobs.uploads.service import UploadService
@@ -57,6 +59,8 @@ class ApiServices:
     idempotency: IdempotentCreator | None
     #: batches from manifest files in S3 (None: not offered)
     manifests: ManifestService | None = None
+    #: the tenant's webhook delivery log and replays (None: not offered)
+    deliveries: DeliveryLog | None = None
 
 
 @functools.cache
@@ -101,6 +105,11 @@ def default_services() -> ApiServices:
             s3=s3_client(),
             bucket=settings.media_bucket,
             url_seconds=settings.upload_url_seconds,
+        ),
+        deliveries=DeliveryLog(
+            store=NotificationStore(dynamodb_table(settings.jobs_table)),
+            sfn=sfn_client(),
+            state_machine_arn=settings.notification_state_machine_arn,
         ),
     )
 

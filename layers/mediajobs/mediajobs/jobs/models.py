@@ -106,6 +106,8 @@ class JobSpec(_Record):
     product: ProductInput
     options: dict[str, Any] = Field(default_factory=dict)
     webhook_url: str | None = None
+    #: the event types this job's webhooks carry (``None``: the tenant's choice)
+    webhook_events_filter: list[str] | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     #: regenerate / continue: the first stage acts on an earlier job's provider task
     start_from: StartFrom | None = None

@@ -8,7 +8,7 @@ options are validated per provider from its document.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Final, Literal, Self, get_args
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +28,9 @@ from mediajobs.providers.prodvisual.models import (
 HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048)]
 MetadataKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 MetadataValue = Annotated[str, Field(max_length=512)]
+#: the client event types (mediajobs.notifications.models.EVENT_TYPES names the same)
+WebhookEventName = Literal["job.progress", "job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
+WEBHOOK_EVENT_NAMES: Final = get_args(WebhookEventName)
 
 
 class _Input(BaseModel):
@@ -76,6 +79,14 @@ def check_product_suits(provider: str, product: ProductRequest) -> None:
 class _JobRequest(_Input):
     product: ProductRequest
     webhook_url: Annotated[HttpUrl | None, Field(description="where to POST the job's final state")] = None
+    webhook_events_filter: Annotated[
+        list[WebhookEventName] | None,
+        Field(
+            min_length=1,
+            max_length=len(WEBHOOK_EVENT_NAMES),
+            description="the event types this job's webhooks carry (default: the tenant's choice, else all)",
+        ),
+    ] = None
     metadata: Annotated[
         dict[MetadataKey, MetadataValue],
         Field(max_length=20, description="your own keys, returned with the job"),

@@ -57,6 +57,7 @@ def spec_from_request(request: JobRequest) -> JobSpec:
         ),
         options=request.options.model_dump(mode="json", exclude_none=True),
         webhook_url=str(request.webhook_url) if request.webhook_url else None,
+        webhook_events_filter=list(request.webhook_events_filter) if request.webhook_events_filter else None,
         metadata=request.metadata,
         fallback=[
             FallbackSpec(

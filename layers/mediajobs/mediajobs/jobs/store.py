@@ -112,13 +112,16 @@ class JobPage:
 
 
 class JobStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, on_saved: Callable[[Job], object] | None = None) -> None:
+        """``on_saved`` sees every job record this store writes, once written (progress events)."""
         self._table = table
+        self._on_saved = on_saved
 
     # -- jobs -----------------------------------------------------------------------------------
 
     def create(self, job: Job) -> Job:
         self._put(job, condition="attribute_not_exists(pk)", values={})
+        self._saved(job)
         return job
 
     def find(self, job_id: str) -> Job | None:
@@ -139,7 +142,12 @@ class JobStore:
         """Write ``job`` if the stored version is still ``expected_version``; returns the new record."""
         saved = job.model_copy(update={"version": expected_version + 1})
         self._put(saved, condition="version = :expected", values={":expected": expected_version})
+        self._saved(saved)
         return saved
+
+    def _saved(self, job: Job) -> None:
+        if self._on_saved is not None:
+            self._on_saved(job)
 
     def update(self, job_id: str, change: Callable[[Job], Job | None], *, attempts: int = 8) -> Job:
         """Read, apply ``change`` (``None``: nothing to write), write conditionally; retry on conflict."""

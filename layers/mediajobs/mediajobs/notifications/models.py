@@ -12,7 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from mediajobs.errors import MediajobsError
 from mediajobs.jobs.models import JobStatus
 
-EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed"]
+EventType = Literal["job.succeeded", "job.failed", "job.cancelled", "batch.completed", "job.progress"]
+#: every event type a tenant or a job may choose in ``webhook_events_filter``
+EVENT_TYPES: Final[tuple[EventType, ...]] = (
+    "job.progress",
+    "job.succeeded",
+    "job.failed",
+    "job.cancelled",
+    "batch.completed",
+)
 
 EVENT_SOURCE: Final = "mediajobs"
 #: the EventBridge detail-type of each event type
@@ -21,6 +29,7 @@ DETAIL_TYPES: Final[Mapping[str, str]] = {
     "job.failed": "Job Failed",
     "job.cancelled": "Job Cancelled",
     "batch.completed": "Batch Completed",
+    "job.progress": "Job Progress",
 }
 JOB_EVENT_TYPES: Final[Mapping[JobStatus, EventType]] = {
     JobStatus.SUCCEEDED: "job.succeeded",
@@ -77,7 +86,14 @@ class TenantWebhooks(BaseModel):
     #: newest first; both sign during a rotation
     secrets: Annotated[list[WebhookSecret], Field(max_length=MAX_SECRETS)] = Field(default_factory=list)
     disabled_urls: set[str] = Field(default_factory=set)
+    #: the event types the tenant wants (``None``: all of them); a job's own filter comes first
+    webhook_events_filter: list[EventType] | None = None
     updated_at: datetime | None = None
+
+    def wants(self, event_type: str, job_filter: list[str] | None = None) -> bool:
+        """Whether ``event_type`` is delivered: the job's filter if it has one, else the tenant's."""
+        chosen = job_filter if job_filter is not None else self.webhook_events_filter
+        return chosen is None or event_type in chosen
 
 
 class DeliveryStatus(StrEnum):
@@ -111,6 +127,12 @@ class Delivery(BaseModel):
     updated_at: datetime
     delivered_at: datetime | None = None
     published_at: datetime | None = None
+    #: ``job.progress``: the timeline entry's sequence number (1 for the first entry of the job)
+    sequence: Annotated[int, Field(ge=1)] | None = None
+    #: when the next attempt is due while the delivery is pending after a failed attempt
+    next_attempt_at: datetime | None = None
+    #: how many times the delivery was replayed (POST /v1/webhook-deliveries/{id}/replay)
+    replays: Annotated[int, Field(ge=0)] = 0
 
 
 class NotificationTaskInput(BaseModel):

@@ -14,8 +14,11 @@ it and never touches the job's own execution:
    the schedule says so) and comes back. Every attempt sends the same ``webhook-id`` and body,
    with a fresh ``webhook-timestamp`` and signatures.
 
-The webhook id is deterministic (``msg_`` + SHA-256 of the event type and the job or batch id),
-so clients de-duplicate on it. A 2xx answer delivers; 410 Gone disables that URL for the tenant
+The webhook id is deterministic (``msg_`` + SHA-256 of the event type and the job or batch id;
+a ``job.progress`` event adds its timeline entry's sequence, see ``notifications.progress``),
+so clients de-duplicate on it. A tenant's ``webhook_events_filter`` (or the job's own) names the
+event types wanted: an event of another type is neither recorded nor sent nor published.
+A 2xx answer delivers; 410 Gone disables that URL for the tenant
 (this and later events to it are recorded as ``disabled`` and not sent); anything else (other
 statuses, redirects, which are never followed, timeouts, connection errors) is retried on the
 ``webhook_retry_delays`` schedule and then recorded as ``failed``. The URL is vetted with the
@@ -27,7 +30,11 @@ Items in the jobs table (``pk`` / ``sk``):
   or two ``whsec_`` secrets (newest first; two during a rotation, when both sign and the header
   carries two ``v1,`` signatures) and the set of URLs a 410 disabled;
 - ``DELIVERY#<webhook id>`` / ``DELIVERY``: one event: its URL, the exact body, status, attempts,
-  last answer and when it went to EventBridge (kept 30 days, ``expires_at``).
+  last answer, the next attempt's time and when it went to EventBridge (kept 30 days,
+  ``expires_at``), indexed per tenant for the delivery log (``notifications.listing``).
+
+Size: recording, publishing and delivering are the three steps of one notification around one
+delivery record; they are read together, so they stay in one module.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -114,6 +121,7 @@ class Notifier:
                 job.spec.webhook_url,
                 subject_id=job.job_id,
                 occurred_at=job.updated_at,
+                events_filter=job.spec.webhook_events_filter,
             )
         except NotificationError:
             logger.exception("the job's notification could not be started", extra={"job_id": job.job_id})
@@ -129,8 +137,15 @@ class Notifier:
         *,
         subject_id: str | None = None,
         occurred_at: datetime | None = None,
-    ) -> str:
+        sequence: int | None = None,
+        events_filter: list[str] | None = None,
+        start_delivery: bool = True,
+    ) -> str | None:
         """Record the event (once) and start its delivery (once); returns its webhook id.
+
+        An event type the job's ``events_filter`` (else the tenant's ``webhook_events_filter``)
+        leaves out is neither recorded nor sent nor published: answers ``None``. ``sequence``
+        numbers a ``job.progress`` event (its webhook id is then unique per timeline entry).
 
         ``webhook_url`` falls back to the tenant's default URL. ``subject_id`` (the job or batch
         id, default ``payload["job_id"]`` / ``payload["batch_id"]``) makes the webhook id, so a
@@ -140,9 +155,12 @@ class Notifier:
         if event_type not in DETAIL_TYPES:
             raise NotificationError(f"unknown event type {event_type!r}")
         subject = subject_id or _subject_of(event_type, payload)
-        msg_id = webhook_id(event_type, subject)
+        msg_id = webhook_id(event_type, subject if sequence is None else f"{subject}#{sequence}")
         now = self.now()
         tenant = self.store.tenant_webhooks(tenant_id)
+        if not tenant.wants(event_type, events_filter):
+            logger.debug("event type filtered out: not recorded", extra={"event_type": event_type})
+            return None
         url = webhook_url or tenant.default_url
         if url is None:
             status = DeliveryStatus.NO_WEBHOOK
@@ -162,6 +180,7 @@ class Notifier:
             last_error="the URL answered 410 Gone before" if status is DeliveryStatus.DISABLED else None,
             created_at=now,
             updated_at=now,
+            sequence=sequence,
         )
         if self.store.create_delivery(delivery):
             logger.info(
@@ -170,10 +189,12 @@ class Notifier:
             )
         else:
             logger.info("notification recorded before: not again", extra={"webhook_id": msg_id})
-        self._start(msg_id)
+        if start_delivery:
+            self.start_delivery(msg_id)
         return msg_id
 
-    def _start(self, msg_id: str) -> None:
+    def start_delivery(self, msg_id: str) -> None:
+        """Start the recorded event's execution (``publish`` does, unless told not to)."""
         # same name and input: a running execution is returned, a finished one refuses (both fine)
         try:
             self.sfn.start_execution(
@@ -307,7 +328,10 @@ class WebhookDeliverer:
             # retried: an operator may set the secret (scripts/tenant_webhooks.py) in the meantime
             outcome = _Outcome("retry", error="the tenant has no webhook signing secret")
         status, wait = self._verdict(delivery, outcome, number)
-        earlier = self._record(delivery, status, number, outcome.http_status, outcome.error)
+        due = self.now() + timedelta(seconds=wait) if status is DeliveryStatus.PENDING else None
+        earlier = self._record(
+            delivery, status, number, outcome.http_status, outcome.error, next_attempt_at=due
+        )
         if earlier is not None:
             return earlier
         if status is DeliveryStatus.PENDING:
@@ -344,10 +368,18 @@ class WebhookDeliverer:
         attempts: int,
         http_status: int | None,
         error: str | None,
+        *,
+        next_attempt_at: datetime | None = None,
     ) -> Attempt | None:
         """Write the attempt: ``None`` when written, else what the writer that came first decided."""
         if self.store.record_attempt(
-            delivery, status=status, attempts=attempts, http_status=http_status, error=error, now=self.now()
+            delivery,
+            status=status,
+            attempts=attempts,
+            http_status=http_status,
+            error=error,
+            now=self.now(),
+            next_attempt_at=next_attempt_at,
         ):
             return None
         current = self.store.get_delivery(delivery.webhook_id)

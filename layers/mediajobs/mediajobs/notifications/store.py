@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from mediajobs.notifications.listing import listing_keys
 from mediajobs.notifications.models import (
     DELIVERY_KEEP_SECONDS,
     MAX_SECRETS,
     Delivery,
     DeliveryNotFoundError,
     DeliveryStatus,
+    EventType,
     InvalidWebhookSettingsError,
     NotificationStoreError,
     TenantWebhooks,
@@ -39,11 +41,19 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def _progress_key(job_id: str) -> dict[str, str]:
+    return {"pk": f"PROGRESS#{job_id}", "sk": "PROGRESS"}
+
+
 class NotificationStore:
     """Tenant webhook settings and delivery records in the jobs table."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
+
+    @property
+    def table(self) -> Table:
+        return self._table
 
     # -- tenant settings ------------------------------------------------------------------------
 
@@ -79,6 +89,20 @@ class NotificationStore:
         self._update(_tenant_key(tenant_id), expression, names, values)
         return self.tenant_webhooks(tenant_id)
 
+    def set_events_filter(
+        self, tenant_id: str, event_types: Sequence[EventType] | None, *, now: datetime
+    ) -> TenantWebhooks:
+        """The event types the tenant's webhooks carry (``None``: all)."""
+        names = {"#filter": "webhook_events_filter", "#updated": "updated_at"}
+        values: dict[str, Any] = {":updated": _iso(now)}
+        if event_types is None:
+            expression = "SET #updated = :updated REMOVE #filter"
+        else:
+            expression = "SET #updated = :updated, #filter = :filter"
+            values[":filter"] = list(dict.fromkeys(event_types))
+        self._update(_tenant_key(tenant_id), expression, names, values)
+        return self.tenant_webhooks(tenant_id)
+
     def disable_url(self, tenant_id: str, url: str, *, now: datetime) -> None:
         """Stop sending to ``url`` for this tenant (it answered 410 Gone)."""
         self._update(
@@ -105,6 +129,7 @@ class NotificationStore:
             "type": "delivery",
             "expires_at": int(delivery.created_at.timestamp()) + DELIVERY_KEEP_SECONDS,
         }
+        item |= listing_keys(delivery)
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
@@ -135,6 +160,7 @@ class NotificationStore:
         http_status: int | None,
         error: str | None,
         now: datetime,
+        next_attempt_at: datetime | None = None,
     ) -> bool:
         """Write an attempt's outcome if the record is still as ``delivery`` shows it (pending,
         same attempt count); ``False`` if another writer got there first."""
@@ -148,7 +174,9 @@ class NotificationStore:
         }
         sets = ["#status = :status", "#attempts = :attempts", "#updated = :updated"]
         removes = []
-        for name, value in (("last_http_status", http_status), ("last_error", error)):
+        due = _iso(next_attempt_at) if next_attempt_at is not None else None
+        optional = (("last_http_status", http_status), ("last_error", error), ("next_attempt_at", due))
+        for name, value in optional:
             names[f"#{name}"] = name
             if value is None:
                 removes.append(f"#{name}")
@@ -172,6 +200,73 @@ class NotificationStore:
                 return False
             raise self._failed("update_item", exc) from exc
         return True
+
+    def reopen(self, delivery: Delivery, *, now: datetime) -> bool:
+        """Make a delivered, failed or disabled delivery pending again with a fresh retry schedule
+        (same webhook id and body); ``False`` if it is no longer in the status ``delivery`` shows."""
+        try:
+            self._table.update_item(
+                Key=_delivery_key(delivery.webhook_id),
+                UpdateExpression=(
+                    "SET #status = :pending, #attempts = :zero, #updated = :now ADD #replays :one"
+                    " REMOVE #next, #delivered"
+                ),
+                ConditionExpression="#status = :seen AND #attempts = :attempts",
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#attempts": "attempts",
+                    "#updated": "updated_at",
+                    "#replays": "replays",
+                    "#next": "next_attempt_at",
+                    "#delivered": "delivered_at",
+                },
+                ExpressionAttributeValues={
+                    ":pending": DeliveryStatus.PENDING.value,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":now": _iso(now),
+                    ":seen": delivery.status.value,
+                    ":attempts": delivery.attempts,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise self._failed("update_item", exc) from exc
+        return True
+
+    # -- progress events ------------------------------------------------------------------------
+
+    def progress_notified(self, job_id: str) -> int:
+        """How many of the job's timeline entries were handed to notification (0: none yet)."""
+        try:
+            item = self._table.get_item(Key=_progress_key(job_id), ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            raise self._failed("get_item", exc) from exc
+        return int(str(item["notified"])) if item else 0
+
+    def mark_progress_notified(self, job_id: str, count: int, *, now: datetime) -> None:
+        """Move the job's marker up to ``count`` (never down: a slower writer changes nothing)."""
+        try:
+            self._table.update_item(
+                Key=_progress_key(job_id),
+                UpdateExpression="SET #notified = :count, #updated = :now, #expires = :expires",
+                ConditionExpression="attribute_not_exists(#notified) OR #notified < :count",
+                ExpressionAttributeNames={
+                    "#notified": "notified",
+                    "#updated": "updated_at",
+                    "#expires": "expires_at",
+                },
+                ExpressionAttributeValues={
+                    ":count": count,
+                    ":now": _iso(now),
+                    ":expires": int(now.timestamp()) + DELIVERY_KEEP_SECONDS,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return
+            raise self._failed("update_item", exc) from exc
 
     def mark_published(self, msg_id: str, *, now: datetime) -> None:
         self._update(

@@ -129,7 +129,8 @@ def take_in(job: Job) -> ProductImage:
 def pipeline() -> JobPipeline:
     settings = get_settings()
     return JobPipeline(
-        store=JobStore(dynamodb_table(settings.jobs_table)),
+        # every timeline entry the pipeline writes becomes a job.progress event
+        store=JobStore(dynamodb_table(settings.jobs_table), on_saved=job_saved),
         adapters=registry().adapter,
         settings=settings,
         intake=take_in,
@@ -198,8 +199,15 @@ def close_batch(batch_id: str) -> bool:
     return True
 
 
+def job_saved(job: Job) -> None:
+    """A job record was written: ``job.progress`` for its timeline entries not notified yet."""
+    notifications.progress_notifier().job_progressed(job)
+
+
 def job_final(job: Job) -> None:
     """A job reached a final state: its client notification, then its batch (if any)."""
+    # entries written elsewhere (a cancel through the API) are caught up before the final event
+    notifications.progress_notifier().job_progressed(job)
     notifications.notifier().job_finished(job)
     batch_runner().job_finished(job)
 

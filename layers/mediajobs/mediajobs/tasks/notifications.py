@@ -24,6 +24,7 @@ from mediajobs.notifications.models import (
     NotificationError,
     NotificationTaskInput,
 )
+from mediajobs.notifications.progress import ProgressNotifier
 from mediajobs.notifications.service import EventPublisher, Notifier, PublishOutcome, WebhookDeliverer
 from mediajobs.notifications.signing import parse_retry_delays
 from mediajobs.notifications.store import NotificationStore
@@ -39,6 +40,7 @@ __all__ = [
     "clear_caches",
     "event_publisher",
     "notifier",
+    "progress_notifier",
     "publish",
     "webhook_deliverer",
 ]
@@ -73,6 +75,11 @@ def notifier() -> Notifier:
 
 
 @functools.cache
+def progress_notifier() -> ProgressNotifier:
+    return ProgressNotifier(notifier(), event_publisher())
+
+
+@functools.cache
 def event_publisher() -> EventPublisher:
     settings = get_settings()
     return EventPublisher(
@@ -96,7 +103,14 @@ def webhook_deliverer() -> WebhookDeliverer:
 
 def clear_caches() -> None:
     """Forget the clients and services above (the local stack starts several in one process)."""
-    for cached in (events_client, http_client, notifier, event_publisher, webhook_deliverer):
+    for cached in (
+        events_client,
+        http_client,
+        notifier,
+        progress_notifier,
+        event_publisher,
+        webhook_deliverer,
+    ):
         cached.cache_clear()
 
 
