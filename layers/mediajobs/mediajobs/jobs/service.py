@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import httpx
 from botocore.exceptions import ClientError
 
+from mediajobs.billing.service import Billing
 from mediajobs.config import Settings
 from mediajobs.errors import (
     GoneError,
     JobNotFoundError,
+    MediajobsError,
     NotFoundError,
     ServiceUnavailableError,
     ValidationFailedError,
@@ -63,7 +65,9 @@ class JobService:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         styles: StyleList = unchecked,
+        billing: Billing | None = None,
     ) -> None:
+        self.billing = billing
         self.store = store
         self.styles = styles
         self.s3 = s3
@@ -87,6 +91,10 @@ class JobService:
 
     def check_request(self, request: JobRequest) -> None:
         """What the request's models cannot check alone: its URLs, and a ProdVisual style."""
+        if request.dry_run:
+            raise ValidationFailedError(
+                "validation_error", "dry_run is answered by POST /v1/jobs and POST /v1/estimates only"
+            )
         self.check_urls(request)
         if isinstance(request, ProdVisualJobRequest):
             check_style(request.options.style, self.styles())
@@ -114,22 +122,40 @@ class JobService:
         """
         now = self.now()
         spec = spec_from_request(request)
+        deadline = self.settings.job_deadline_seconds
+        if request.deadline_seconds is not None:
+            deadline = min(deadline, request.deadline_seconds)
         job = Job(
             job_id=job_id,
             tenant_id=tenant_id,
             created_at=now,
             updated_at=now,
-            deadline_at=now + timedelta(seconds=self.settings.job_deadline_seconds),
+            deadline_at=now + timedelta(seconds=deadline),
             spec=spec,
             public_base_url=public_base_url.rstrip("/"),
             product_image=product_image,
             callback_token=secrets.token_urlsafe(24) if isinstance(request, CreatifyJobRequest) else None,
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
         )
-        self.store.create(job)
+        self.reserve_credits(job)
+        try:
+            self.store.create(job)
+        except MediajobsError:
+            self.release_credits(job.job_id)
+            raise
         self.start_execution(job)
         logger.info("job accepted", extra={"job_id": job_id, "provider": spec.provider.value})
         return job
+
+    def reserve_credits(self, job: Job) -> None:
+        """Reserve a new job's estimated credits in its tenant's budget (402 ``budget_exceeded``)."""
+        if self.billing is not None:
+            self.billing.reserve(job.tenant_id, [(job.job_id, job.spec)])
+
+    def release_credits(self, job_id: str) -> None:
+        """Give back the credits of a job that never started."""
+        if self.billing is not None:
+            self.billing.release(job_id)
 
     def _check_url(self, url: str, field: str) -> None:
         try:
@@ -190,6 +216,7 @@ class JobService:
                     else j.moved_to(JobStatus.FAILED, now=self.now()).model_copy(update={"error": error})
                 ),
             )
+            self.release_credits(job.job_id)
             raise ServiceUnavailableError(
                 "service_unavailable", "the job could not be started; please retry"
             ) from exc
