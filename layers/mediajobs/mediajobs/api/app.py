@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 from mediajobs.api import idempotency
 from mediajobs.api.context import ApiServices, default_services, error_response
 from mediajobs.api.errors import ApiError, ErrorDetail, from_domain
-from mediajobs.api.routes import batches, health, job_actions, jobs, providers, uploads
+from mediajobs.api.routes import batches, billing, health, job_actions, jobs, providers, uploads
 from mediajobs.errors import DomainError, MediajobsError
 from mediajobs.observability import logger
 
@@ -129,6 +129,7 @@ def build_app(
     providers.register(app, services)
     uploads.register(app, services)
     health.register(app)
+    billing.register(app, services)
 
     # security [{}]: no key needed (the document holds no secret)
     @app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"], security=[{}])

@@ -19,6 +19,8 @@ from mediajobs.api.schemas import JobAccepted, Links
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches.service import BatchService
 from mediajobs.batches.store import BatchStore
+from mediajobs.billing.service import Billing
+from mediajobs.billing.store import BudgetStore
 from mediajobs.catalog.service import ProviderCatalog
 from mediajobs.config import get_settings
 from mediajobs.jobs.actions import JobActions
@@ -60,6 +62,8 @@ class ApiServices:
     uploads: UploadService
     #: Idempotency-Key records (None: no idempotency table, the header is checked and ignored)
     idempotency: IdempotentCreator | None
+    #: estimates, budgets and usage (None: not configured; the cost routes answer 503)
+    billing: Billing | None = None
 
 
 @functools.cache
@@ -68,6 +72,10 @@ def default_services() -> ApiServices:
     store = JobStore(dynamodb_table(settings.jobs_table))
     http = httpx.Client(timeout=httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0))
     catalog = ProviderCatalog(ProviderRegistry(settings, limiter=shared_limiter()).adapter)
+    billing = Billing(
+        BudgetStore(dynamodb_table(settings.jobs_table)),
+        balance=lambda provider: catalog.credits(provider.value).credits_remaining,
+    )
     jobs = JobService(
         store=store,
         s3=s3_client(),
@@ -75,6 +83,7 @@ def default_services() -> ApiServices:
         http=http,
         settings=settings,
         styles=catalog.known_style_ids,
+        billing=billing,
     )
     batches = BatchService(
         jobs=store,
@@ -83,6 +92,7 @@ def default_services() -> ApiServices:
         state_machine_arn=settings.batch_state_machine_arn,
         deadline_seconds=settings.job_deadline_seconds,
         styles=catalog.known_style_ids,
+        billing=billing,
     )
     return ApiServices(
         jobs=jobs,
@@ -99,6 +109,7 @@ def default_services() -> ApiServices:
         idempotency=IdempotentCreator.on_table(settings.idempotency_table)
         if settings.idempotency_table
         else None,
+        billing=billing,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mediajobs.jobs.requests import JobRequest
 from mediajobs.providers.base import ProviderName
 
 Credits = Annotated[float, Field(ge=0)]
@@ -64,3 +65,14 @@ class UsageRow(BaseModel):
     #: final jobs whose provider reported no credits and documents no price
     jobs_without_credits: int = 0
     aws_usd: float = 0
+
+
+class EstimateRequest(BaseModel):
+    """``POST /v1/estimates``: the jobs to price, each exactly as ``POST /v1/jobs`` takes it."""
+
+    model_config = ConfigDict(extra="forbid", title="EstimateRequest")
+
+    items: Annotated[
+        list[JobRequest],
+        Field(min_length=1, max_length=500, description="one item for a job, up to 500 for a batch"),
+    ]

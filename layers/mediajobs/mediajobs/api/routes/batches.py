@@ -10,8 +10,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.batch_schemas import BatchAccepted, BatchView
+from mediajobs.api.billing_schemas import EstimateView
 from mediajobs.api.context import ERROR_RESPONSES, ApiServices, answer, located, public_base_url, tenant_id
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
+from mediajobs.api.routes.billing import BUDGET_RESPONSES, estimate_response
 from mediajobs.api.views import batch_view
 from mediajobs.batches.models import BatchCreateRequest
 
@@ -26,14 +28,20 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "are taken in when each job starts: an unusable one fails that job, not the batch."
         ),
         responses={
+            200: answer("dry_run: the batch's cost estimate; nothing was created", EstimateView),
             202: {"description": "accepted", "content": {"application/json": {"model": BatchAccepted}}},
             **ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
+            **BUDGET_RESPONSES,
         },
         tags=["batches"],
     )
-    def create_batch(request: Annotated[BatchCreateRequest, Body(embed=False)]) -> Response[BatchAccepted]:
+    def create_batch(
+        request: Annotated[BatchCreateRequest, Body(embed=False)],
+    ) -> Response[BatchAccepted] | Response[EstimateView]:
         tenant = tenant_id(app)
+        if request.dry_run:
+            return estimate_response(services(), tenant, request.items)
 
         def create() -> Response[BatchAccepted]:
             batch = services().batches.create(tenant, request, public_base_url=public_base_url(app))

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from mediajobs.api.billing_schemas import EstimateView
 from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
@@ -18,6 +19,7 @@ from mediajobs.api.context import (
     tenant_id,
 )
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, idempotent_response
+from mediajobs.api.routes.billing import BUDGET_RESPONSES, estimate_response
 from mediajobs.api.schemas import JobAccepted, JobRequest, JobView
 from mediajobs.api.views import present
 
@@ -28,14 +30,20 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         summary="Create a job",
         description="Takes the product in and starts the provider job; poll Location or await your webhook.",
         responses={
+            200: answer("dry_run: the job's cost estimate; nothing was created", EstimateView),
             202: {"description": "accepted", "content": {"application/json": {"model": JobAccepted}}},
             **ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
+            **BUDGET_RESPONSES,
         },
         tags=["jobs"],
     )
-    def create_job(request: Annotated[JobRequest, Body(embed=False)]) -> Response[JobAccepted]:
+    def create_job(
+        request: Annotated[JobRequest, Body(embed=False)],
+    ) -> Response[JobAccepted] | Response[EstimateView]:
         tenant = tenant_id(app)
+        if request.dry_run:
+            return estimate_response(services(), tenant, [request])
 
         def create() -> Response[JobAccepted]:
             return job_accepted(services().jobs.create(tenant, request, public_base_url=public_base_url(app)))
