@@ -11,7 +11,8 @@ A reservation is one ``TransactWriteItems`` that adds the credits to both period
 conditional on the counter staying within its limit: two creates racing for the last credits
 cannot both pass. Settling is one transaction too: the hold's delete (conditional on it still
 existing, so a job is settled once however often its final step runs), the counters moved from
-reserved to the actual figure, and the usage row.
+reserved to the actual figure, and the usage row. (The table resource's client serializes Python
+values, so the transaction items carry plain strings and Decimals.)
 """
 
 from __future__ import annotations
@@ -147,9 +148,9 @@ class BudgetStore:
     def _counter_update(self, pk: str, sk: str, amount: float, limit: float | None) -> dict[str, Any] | None:
         update: dict[str, Any] = {
             "TableName": self._table.name,
-            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "Key": {"pk": pk, "sk": sk},
             "UpdateExpression": "ADD credits :amount",
-            "ExpressionAttributeValues": {":amount": {"N": str(_n(amount))}},
+            "ExpressionAttributeValues": {":amount": _n(amount)},
         }
         if limit is None:
             return update
@@ -158,11 +159,11 @@ class BudgetStore:
         if amount > 0:
             # stays within the limit after adding: credits + amount <= limit
             update["ConditionExpression"] = "attribute_not_exists(credits) OR credits <= :room"
-            update["ExpressionAttributeValues"][":room"] = {"N": str(_n(limit - amount))}
+            update["ExpressionAttributeValues"][":room"] = _n(limit - amount)
         else:
             # a job of unknown price starts only while some budget is left
             update["ConditionExpression"] = "attribute_not_exists(credits) OR credits < :limit"
-            update["ExpressionAttributeValues"][":limit"] = {"N": str(_n(limit))}
+            update["ExpressionAttributeValues"][":limit"] = _n(limit)
         return update
 
     def _hold_item(self, hold: Hold) -> dict[str, Any]:
@@ -200,14 +201,14 @@ class BudgetStore:
         ``False``: the hold was already settled or released (nothing changed).
         """
         values: dict[str, Any] = {
-            ":one": {"N": "1"},
-            ":credits": {"N": str(_n(used or 0.0))},
-            ":unknown": {"N": "1" if used is None else "0"},
-            ":usd": {"N": str(_n(aws_usd))},
+            ":one": 1,
+            ":credits": _n(used or 0.0),
+            ":unknown": 1 if used is None else 0,
+            ":usd": _n(aws_usd),
         }
         usage_key = {
-            "pk": {"S": f"USAGE#{hold.tenant_id}"},
-            "sk": {"S": f"{usage_day}#{hold.provider.value}"},
+            "pk": f"USAGE#{hold.tenant_id}",
+            "sk": f"{usage_day}#{hold.provider.value}",
         }
         count: dict[str, Any] = {
             "TableName": self._table.name,
@@ -229,7 +230,7 @@ class BudgetStore:
         return {
             "Delete": {
                 "TableName": self._table.name,
-                "Key": {"pk": {"S": f"HOLD#{hold.job_id}"}, "sk": {"S": "HOLD"}},
+                "Key": {"pk": f"HOLD#{hold.job_id}", "sk": "HOLD"},
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
@@ -243,9 +244,9 @@ class BudgetStore:
             {
                 "Update": {
                     "TableName": self._table.name,
-                    "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                    "Key": {"pk": pk, "sk": sk},
                     "UpdateExpression": "ADD credits :delta",
-                    "ExpressionAttributeValues": {":delta": {"N": str(_n(delta))}},
+                    "ExpressionAttributeValues": {":delta": _n(delta)},
                 }
             }
             for sk in (f"SPENT#D#{hold.day}", f"SPENT#M#{hold.month}")
