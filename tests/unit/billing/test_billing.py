@@ -205,7 +205,8 @@ def test_given_three_prodvisual_items_and_a_balance_of_seven_when_estimating_the
     assert (estimate.credits, estimate.complete, pv.balance, pv.items_covered) == (3, True, 7, 3)
     assert pv.credits_per_item == PROVIDER_PRICES[ProviderName.PRODVISUAL].credits_per_job == 1
     assert estimate.within_budget is False
-    assert estimate.aws_usd == pytest.approx(3 * aws_usage(stages=1, polls=0, outputs=1, stored_bytes=0).usd())
+    one_job = aws_usage(stages=1, polls=0, outputs=1, stored_bytes=0).usd()
+    assert estimate.aws_usd == pytest.approx(3 * one_job)
 
 
 def test_given_a_balance_smaller_than_the_items_when_estimating_then_it_covers_only_that_many(
