@@ -38,7 +38,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     )
     def create_batch(
         request: Annotated[BatchCreateRequest, Body(embed=False)],
-    ) -> Response[BatchAccepted] | Response[EstimateView]:
+    ) -> Response[BatchAccepted | EstimateView]:
         tenant = tenant_id(app)
         if request.dry_run:
             return estimate_response(services(), tenant, request.items)

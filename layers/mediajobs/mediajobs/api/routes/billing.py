@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -46,8 +46,11 @@ def billing_of(services: ApiServices) -> Billing:
 
 def estimate_response(
     services: ApiServices, tenant: str, items: Sequence[JobRequest]
-) -> Response[EstimateView]:
-    """The 200 answer of a dry run: the estimate; nothing is created, no provider job is started."""
+) -> Response[Any]:
+    """The 200 answer of a dry run: the estimate (an :class:`EstimateView`); nothing is created.
+
+    ``Response[Any]`` like the create routes' idempotent answers, whose other answer it is.
+    """
     specs = [spec_from_request(item) for item in items]
     view = estimate_view(billing_of(services).estimate(tenant, specs))
     return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=view)

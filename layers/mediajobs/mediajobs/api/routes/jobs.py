@@ -40,7 +40,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     )
     def create_job(
         request: Annotated[JobRequest, Body(embed=False)],
-    ) -> Response[JobAccepted] | Response[EstimateView]:
+    ) -> Response[JobAccepted | EstimateView]:
         tenant = tenant_id(app)
         if request.dry_run:
             return estimate_response(services(), tenant, [request])
