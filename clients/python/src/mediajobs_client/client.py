@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -18,7 +19,9 @@ from mediajobs_client import _core, errors
 from mediajobs_client.models import (
     Batch,
     BatchAccepted,
+    Budget,
     Credits,
+    Estimate,
     Job,
     JobAccepted,
     JobPage,
@@ -28,6 +31,7 @@ from mediajobs_client.models import (
     Styles,
     Upload,
     UploadCreated,
+    Usage,
 )
 from mediajobs_client.webhooks import Webhooks
 
@@ -75,6 +79,7 @@ class Client:
         self.uploads = Uploads(self)
         self.batches = Batches(self)
         self.providers = Providers(self)
+        self.billing = Billing(self)
         self.webhooks = Webhooks(webhook_secret)
 
     def __enter__(self) -> Self:
@@ -199,12 +204,29 @@ class Jobs:
         webhook_url: str | None = None,
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        deadline_seconds: int | None = None,
     ) -> JobAccepted:
-        """``POST /v1/jobs``. Every retry of this call sends the same ``Idempotency-Key``."""
+        """``POST /v1/jobs``. Every retry of this call sends the same ``Idempotency-Key``.
+
+        ``deadline_seconds``: give up (``failed``) after this long, e.g. while waiting for credits.
+        """
         body = _core.job_body(provider, product, options, webhook_url, metadata)
+        if deadline_seconds is not None:
+            body["deadline_seconds"] = deadline_seconds
         key = idempotency_key or _core.new_idempotency_key()
         data = self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
         return JobAccepted.model_validate(data)
+
+    def estimate(
+        self,
+        *,
+        provider: str,
+        product: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Estimate:
+        """``POST /v1/jobs`` with ``dry_run: true``: what the job would cost; nothing is created."""
+        body = _core.job_body(provider, product, options, None, None) | {"dry_run": True}
+        return Estimate.model_validate(self._client._json("POST", "/v1/jobs", json=body))
 
     def get(self, job_id: str) -> Job:
         return Job.model_validate(self._client._json("GET", f"/v1/jobs/{job_id}"))
@@ -440,6 +462,11 @@ class Batches:
             self._client._json("POST", "/v1/batches", json=body, idempotency_key=key)
         )
 
+    def estimate(self, items: Sequence[Mapping[str, Any]]) -> Estimate:
+        """``POST /v1/batches`` with ``dry_run: true``: what the batch would cost; nothing is created."""
+        body = {"items": [dict(item) for item in items], "dry_run": True}
+        return Estimate.model_validate(self._client._json("POST", "/v1/batches", json=body))
+
     def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(self._client._json("GET", f"/v1/batches/{batch_id}"))
 
@@ -487,3 +514,24 @@ class Providers:
 
     def credits(self, provider: str) -> Credits:
         return Credits.model_validate(self._client._json("GET", f"/v1/providers/{provider}/credits"))
+
+
+class Billing:
+    """``client.billing``: estimates, the tenant's credit budget, usage per provider."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def estimate(self, items: Sequence[Mapping[str, Any]]) -> Estimate:
+        """``POST /v1/estimates``: each item a job spec as ``jobs.create`` sends it (1 to 500)."""
+        body = {"items": [dict(item) for item in items]}
+        return Estimate.model_validate(self._client._json("POST", "/v1/estimates", json=body))
+
+    def budget(self) -> Budget:
+        """``GET /v1/budget``: today's and this month's limits, spent and left (UTC)."""
+        return Budget.model_validate(self._client._json("GET", "/v1/budget"))
+
+    def usage(self, from_day: date | str | None = None, to_day: date | str | None = None) -> Usage:
+        """``GET /v1/usage``: final jobs and credits per provider and day (default: the last 30 days)."""
+        params = _core.usage_params(from_day, to_day)
+        return Usage.model_validate(self._client._json("GET", "/v1/usage", params=params))
