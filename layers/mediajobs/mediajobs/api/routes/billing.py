@@ -44,9 +44,7 @@ def billing_of(services: ApiServices) -> Billing:
     return services.billing
 
 
-def estimate_response(
-    services: ApiServices, tenant: str, items: Sequence[JobRequest]
-) -> Response[Any]:
+def estimate_response(services: ApiServices, tenant: str, items: Sequence[JobRequest]) -> Response[Any]:
     """The 200 answer of a dry run: the estimate (an :class:`EstimateView`); nothing is created.
 
     ``Response[Any]`` like the create routes' idempotent answers, whose other answer it is.
@@ -68,7 +66,14 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "provider job is started. POST /v1/jobs and POST /v1/batches with dry_run: true answer the same."
         ),
         operation_id="createEstimate",
-        responses={200: answer("the estimate", EstimateView), **ERROR_RESPONSES},
+        responses={
+            200: answer("the estimate", EstimateView),
+            400: {
+                "description": "malformed_json: the request body is not valid JSON",
+                "content": {"application/json": {"model": ErrorResponse}},
+            },
+            **ERROR_RESPONSES,
+        },
         tags=["billing"],
     )
     def create_estimate(request: Annotated[EstimateRequest, Body(embed=False)]) -> EstimateView:
