@@ -517,7 +517,10 @@ def jobs() -> None:
 
 @jobs.command("list")
 @click.option(
-    "--status", type=click.Choice(["queued", "running", "archiving", "succeeded", "failed", "cancelled"])
+    "--status",
+    type=click.Choice(
+        ["queued", "running", "waiting_credits", "archiving", "succeeded", "failed", "cancelled"]
+    ),
 )
 @click.option("--provider", type=click.Choice(["creatify", "jogg", "prodvisual"]))
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many jobs (default: all)")
