@@ -216,3 +216,31 @@ def test_a_job_without_provider_credits_waits_and_succeeds_once_the_operator_top
     statuses = [e["status"] for e in job["timeline"]]
     assert statuses.index("waiting_credits") < statuses.index("running") < statuses.index("succeeded")
     assert len(job["outputs"]) == 1
+
+
+def test_usage_refuses_a_range_that_ends_before_it_starts(stack: LocalStack) -> None:
+    _, client = tenant_client(stack)
+
+    answer = client.http.get("/v1/usage", params={"from": "2026-03-02", "to": "2026-03-01"})
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_range"
+
+
+def test_an_estimate_without_items_is_refused_with_the_field_path(stack: LocalStack) -> None:
+    _, client = tenant_client(stack)
+
+    answer = client.http.post("/v1/estimates", json={"items": []})
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["path"] == "items"
+
+
+def test_a_dry_run_on_a_batch_item_is_refused(stack: LocalStack, shop: SampleShop) -> None:
+    _, client = tenant_client(stack)
+
+    answer = client.http.post("/v1/batches", json={"items": [prodvisual_job(shop, dry_run=True)]})
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["path"] == "items.0.dry_run"
+    assert client.http.get("/v1/jobs").json()["jobs"] == []
