@@ -5,10 +5,11 @@ document states no price, the price is ``None`` and mediajobs records what the p
 after the fact, or nothing: it never invents a figure.
 
 AWS prices are list prices used only for an *estimate* of mediajobs' own cost per job; they are
-the public on-demand prices of us-east-1 as listed on the AWS pricing pages of each service
-(AWS Lambda arm64, Step Functions Standard workflows, API Gateway HTTP APIs, DynamoDB on-demand,
-S3 Standard), read on :data:`AWS_PRICES_AS_OF`. Free tiers are ignored. Check them against the
-pricing pages before using the estimate for anything but an order of magnitude.
+the public on-demand prices of us-east-1 on the AWS pricing pages of each service (AWS Lambda
+arm64, Step Functions Standard workflows, API Gateway HTTP APIs, DynamoDB on-demand after its
+November 2024 reduction, S3 Standard) as published in January 2025 (:data:`AWS_PRICES_AS_OF`),
+not re-checked since. Free tiers are ignored. Check them against the pricing pages before using
+the estimate for anything but an order of magnitude.
 """
 
 from __future__ import annotations
