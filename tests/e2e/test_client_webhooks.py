@@ -187,7 +187,11 @@ def scenario(stack: LocalStack, shop: SampleShop) -> Iterator[Scenario]:
     sandbox = stack.sandboxes.prodvisual
     balance, sandbox.credits_remaining = sandbox.credits_remaining, 0
     try:
-        failed = client.run({"provider": "prodvisual", "product": image, "options": {"style": "mockup"}})
+        # without credits the job waits for a top-up; a short deadline makes it fail soon
+        failed = client.run(
+            {"provider": "prodvisual", "product": image, "options": {"style": "mockup"}}
+            | {"deadline_seconds": 3}
+        )
     finally:
         sandbox.credits_remaining = balance
     settled(stack, webhook_id("job.failed", failed["job_id"]))

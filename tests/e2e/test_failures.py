@@ -43,21 +43,29 @@ def test_a_failed_provider_job_fails_the_job_with_the_providers_reason(
     assert job["outputs"] == []
 
 
-def test_insufficient_credits_fail_the_job_with_a_mapped_code(
+def test_insufficient_credits_park_the_job_then_fail_it_at_its_deadline_with_a_mapped_code(
     stack: LocalStack, client: Client, shop: SampleShop
 ) -> None:
     assert stack.sandboxes is not None
     sandbox = stack.sandboxes.prodvisual
     balance, sandbox.credits_remaining = sandbox.credits_remaining, 0
     try:
-        job = client.run(prodvisual_job(shop))
+        job_id = client.create(prodvisual_job(shop) | {"deadline_seconds": 5})["job_id"]
+        parked = client.job(job_id)
+        while parked["status"] == "queued":
+            parked = client.job(job_id)
+        job = client.wait_final(job_id, timeout=60)
     finally:
         sandbox.credits_remaining = balance
 
+    assert parked["status"] == "waiting_credits"
     assert job["status"] == "failed"
     assert job["error"]["code"] == "provider_insufficient_credits"
     assert job["error"]["provider_code"] == "insufficient_credits"
     assert job["outputs"] == []
+    failed_at = datetime.fromisoformat(job["timeline"][-1]["at"])
+    assert failed_at >= datetime.fromisoformat(job["deadline_at"])
+    assert [e["status"] for e in job["timeline"]] == ["queued", "waiting_credits", "failed"]
 
 
 def test_a_product_url_that_is_not_an_image_is_refused_before_any_job_exists(

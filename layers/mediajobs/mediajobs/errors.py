@@ -204,6 +204,10 @@ def invalid_field(path: str, message: str) -> ValidationFailedError:
     )
 
 
+class PaymentRequiredError(DomainError):
+    """The request would spend credits the tenant's budget does not allow (``budget_exceeded``)."""
+
+
 class UpstreamError(DomainError):
     """A provider answered mediajobs with an error it cannot pass on as the client's fault."""
 

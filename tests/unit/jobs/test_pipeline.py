@@ -104,7 +104,11 @@ def test_given_a_synchronously_completed_first_stage_when_submitted_then_it_rout
     assert pipeline.submit(job.job_id) == Step(expected)
 
 
-@pytest.mark.parametrize(("kind", "code"), sorted(PERMANENT_CODES.items()))
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    # insufficient credits park the job instead (see the waiting_credits tests below)
+    sorted((k, c) for k, c in PERMANENT_CODES.items() if k is not ErrorKind.INSUFFICIENT_CREDITS),
+)
 def test_given_a_permanent_provider_error_when_submitting_then_the_job_fails_with_its_mapped_code(
     *,
     pipeline: JobPipeline,
@@ -410,16 +414,113 @@ def test_given_a_retryable_error_without_retry_after_when_advancing_then_it_rais
         pipeline.advance(job.job_id)
 
 
-def test_given_insufficient_credits_when_advancing_then_the_job_fails_with_that_code(
+def test_given_insufficient_credits_when_advancing_then_the_job_waits_for_credits_before_advancing(
     pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, stored_job: JobFactory, clock: FakeClock
 ) -> None:
     job = running_on(store, stored_job(JOGG), completed(JOGG, stage="product"), clock)
+    adapters[JOGG].on_advance(permanent(ErrorKind.INSUFFICIENT_CREDITS, provider="jogg"))
+
+    assert pipeline.advance(job.job_id) == Step("wait_credits_advance", POLL_INITIAL)
+    waiting = store.get(job.job_id)
+    assert waiting.status is JobStatus.WAITING_CREDITS
+    assert waiting.error is None
+
+
+def test_given_insufficient_credits_past_the_deadline_when_advancing_then_the_job_fails_with_that_code(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, stored_job: JobFactory, clock: FakeClock
+) -> None:
+    job = running_on(store, stored_job(JOGG, deadline_seconds=60), completed(JOGG, stage="product"), clock)
+    clock.advance(61)
     adapters[JOGG].on_advance(permanent(ErrorKind.INSUFFICIENT_CREDITS, provider="jogg"))
 
     assert pipeline.advance(job.job_id) == FINISHED
     error = store.get(job.job_id).error
     assert error is not None
     assert error.code == "provider_insufficient_credits"
+
+
+# --- waiting for credits ---------------------------------------------------------------------------
+
+
+def test_given_no_credits_when_submitting_then_the_job_waits_for_credits_with_the_reason_on_its_timeline(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, stored_job: JobFactory
+) -> None:
+    job = stored_job()
+    adapters[PRODVISUAL].on_start(permanent(ErrorKind.INSUFFICIENT_CREDITS))
+
+    step = pipeline.submit(job.job_id)
+
+    assert step == Step("wait_credits", POLL_INITIAL)
+    waiting = store.get(job.job_id)
+    assert waiting.status is JobStatus.WAITING_CREDITS
+    assert waiting.call is None
+    assert waiting.timeline[-1].status is JobStatus.WAITING_CREDITS
+    assert waiting.timeline[-1].detail is not None
+    assert "no credits left (insufficient_credits_code)" in waiting.timeline[-1].detail
+
+
+def test_given_credits_still_missing_when_resubmitting_then_the_wait_doubles_up_to_the_cap(
+    pipeline: JobPipeline, adapters: FakeAdapters, stored_job: JobFactory, clock: FakeClock
+) -> None:
+    job = stored_job(deadline_seconds=100_000)
+    waits = []
+    for _ in range(7):
+        adapters[PRODVISUAL].on_start(permanent(ErrorKind.INSUFFICIENT_CREDITS))
+        step = pipeline.submit(job.job_id)
+        waits.append(step.wait_seconds)
+        clock.advance(step.wait_seconds)
+
+    assert waits == [30, 60, 120, 240, 480, POLL_MAX, POLL_MAX]
+
+
+def test_given_a_waiting_job_when_the_provider_takes_the_request_then_it_runs_again(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, stored_job: JobFactory, clock: FakeClock
+) -> None:
+    job = stored_job()
+    adapters[PRODVISUAL].on_start(permanent(ErrorKind.INSUFFICIENT_CREDITS))
+    pipeline.submit(job.job_id)
+    clock.advance(POLL_INITIAL)
+    adapters[PRODVISUAL].on_start(task(state=TaskState.PENDING, task_id="gen_topped_up"))
+
+    step = pipeline.submit(job.job_id)
+
+    assert step == Step("await", POLL_INITIAL)
+    running = store.get(job.job_id)
+    assert running.status is JobStatus.RUNNING
+    assert running.credit_waits == 0
+    assert [e.status for e in running.timeline] == [
+        JobStatus.QUEUED,
+        JobStatus.WAITING_CREDITS,
+        JobStatus.RUNNING,
+    ]
+
+
+def test_given_a_wait_longer_than_the_time_left_when_parking_then_it_ends_at_the_deadline(
+    pipeline: JobPipeline, adapters: FakeAdapters, stored_job: JobFactory
+) -> None:
+    job = stored_job(deadline_seconds=12)
+    adapters[PRODVISUAL].on_start(permanent(ErrorKind.INSUFFICIENT_CREDITS))
+
+    assert pipeline.submit(job.job_id) == Step("wait_credits", 12)
+
+
+def test_given_a_waiting_job_past_its_deadline_when_still_refused_then_it_fails_with_the_mapped_code(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, stored_job: JobFactory, clock: FakeClock
+) -> None:
+    job = stored_job(deadline_seconds=12)
+    adapters[PRODVISUAL].on_start(permanent(ErrorKind.INSUFFICIENT_CREDITS))
+    pipeline.submit(job.job_id)
+    clock.advance(12)
+    adapters[PRODVISUAL].on_start(permanent(ErrorKind.INSUFFICIENT_CREDITS))
+
+    assert pipeline.submit(job.job_id) == FINISHED
+    failed = store.get(job.job_id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None
+    assert (failed.error.code, failed.error.provider_code) == (
+        "provider_insufficient_credits",
+        "insufficient_credits_code",
+    )
 
 
 # --- failures from the state machine ---------------------------------------------------------------

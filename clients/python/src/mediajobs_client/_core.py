@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -183,6 +183,12 @@ def job_body(
     if metadata:
         body["metadata"] = dict(metadata)
     return body
+
+
+def usage_params(from_day: date | str | None, to_day: date | str | None) -> dict[str, str]:
+    """The query of ``GET /v1/usage`` (UTC days, ``YYYY-MM-DD``)."""
+    params = {"from": from_day, "to": to_day}
+    return {name: str(value) for name, value in params.items() if value is not None}
 
 
 def observed(job: Job) -> tuple[Any, ...]:

@@ -7,6 +7,7 @@ import builtins
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -20,7 +21,9 @@ from mediajobs_client.models import (
     BatchAccepted,
     BatchManifest,
     BatchRetried,
+    Budget,
     Credits,
+    Estimate,
     Job,
     JobAccepted,
     JobEvent,
@@ -32,6 +35,7 @@ from mediajobs_client.models import (
     Styles,
     Upload,
     UploadCreated,
+    Usage,
     WebhookDelivery,
     WebhookDeliveryPage,
 )
@@ -83,6 +87,7 @@ class AsyncClient:
         self.batch_manifests = AsyncBatchManifests(self)
         self.providers = AsyncProviders(self)
         self.deliveries = AsyncWebhookDeliveries(self)
+        self.billing = AsyncBilling(self)
         self.webhooks = Webhooks(webhook_secret)
 
     async def __aenter__(self) -> Self:
@@ -202,6 +207,7 @@ class AsyncJobs:
         idempotency_key: str | None = None,
         fallback: Sequence[Mapping[str, Any]] | None = None,
         webhook_events_filter: Sequence[str] | None = None,
+        deadline_seconds: int | None = None,
     ) -> JobAccepted:
         body = _core.job_body(
             provider,
@@ -212,10 +218,23 @@ class AsyncJobs:
             fallback=fallback,
             webhook_events_filter=webhook_events_filter,
         )
+        if deadline_seconds is not None:
+            body["deadline_seconds"] = deadline_seconds
         key = idempotency_key or _core.new_idempotency_key()
         return JobAccepted.model_validate(
             await self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
         )
+
+    async def estimate(
+        self,
+        *,
+        provider: str,
+        product: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Estimate:
+        """``POST /v1/jobs`` with ``dry_run: true``: what the job would cost; nothing is created."""
+        body = _core.job_body(provider, product, options, None, None) | {"dry_run": True}
+        return Estimate.model_validate(await self._client._json("POST", "/v1/jobs", json=body))
 
     async def get(self, job_id: str) -> Job:
         return Job.model_validate(await self._client._json("GET", f"/v1/jobs/{job_id}"))
@@ -438,6 +457,11 @@ class AsyncBatches:
             await self._client._json("POST", "/v1/batches", json=body, idempotency_key=key)
         )
 
+    async def estimate(self, items: Sequence[Mapping[str, Any]]) -> Estimate:
+        """``POST /v1/batches`` with ``dry_run: true``: what the batch would cost; nothing is created."""
+        body = {"items": [dict(item) for item in items], "dry_run": True}
+        return Estimate.model_validate(await self._client._json("POST", "/v1/batches", json=body))
+
     async def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(await self._client._json("GET", f"/v1/batches/{batch_id}"))
 
@@ -576,3 +600,21 @@ class AsyncWebhookDeliveries:
         return WebhookDelivery.model_validate(
             await self._client._json("POST", f"/v1/webhook-deliveries/{delivery_id}/replay")
         )
+
+
+class AsyncBilling:
+    """``client.billing``: estimates, the tenant's credit budget, usage per provider."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def estimate(self, items: Sequence[Mapping[str, Any]]) -> Estimate:
+        body = {"items": [dict(item) for item in items]}
+        return Estimate.model_validate(await self._client._json("POST", "/v1/estimates", json=body))
+
+    async def budget(self) -> Budget:
+        return Budget.model_validate(await self._client._json("GET", "/v1/budget"))
+
+    async def usage(self, from_day: date | str | None = None, to_day: date | str | None = None) -> Usage:
+        params = _core.usage_params(from_day, to_day)
+        return Usage.model_validate(await self._client._json("GET", "/v1/usage", params=params))

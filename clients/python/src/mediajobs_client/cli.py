@@ -551,7 +551,10 @@ def jobs() -> None:
 
 @jobs.command("list")
 @click.option(
-    "--status", type=click.Choice(["queued", "running", "archiving", "succeeded", "failed", "cancelled"])
+    "--status",
+    type=click.Choice(
+        ["queued", "running", "waiting_credits", "archiving", "succeeded", "failed", "cancelled"]
+    ),
 )
 @click.option("--provider", type=click.Choice(["creatify", "jogg", "prodvisual"]))
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many jobs (default: all)")
@@ -961,6 +964,89 @@ def deliveries_replay(delivery_id: str) -> None:
     state.out.print(
         f"{delivery.id} {delivery.event_type} is {delivery.status} again (replay {delivery.replays})"
     )
+
+
+# -- cost -----------------------------------------------------------------------------------------
+
+
+def _credits(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:g}"
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_flag
+def estimate(manifest: Path) -> None:
+    """What the jobs of MANIFEST (CSV, as batch run reads it) would cost; nothing is created."""
+    state = _state()
+    found = state.client().billing.estimate(read_manifest(manifest))
+    if state.json:
+        _print_json(found)
+        return
+    table = Table(title=f"{found.items} item(s): {found.credits:g} credit(s), about ${found.aws_usd:.6f} AWS")
+    for column in ("provider", "items", "credits/item", "credits", "balance", "covered"):
+        table.add_column(column)
+    for row in found.providers:
+        table.add_row(
+            row.provider,
+            str(row.items),
+            _credits(row.credits_per_item),
+            _credits(row.credits),
+            "unknown" if row.balance is None else str(row.balance),
+            "unknown" if row.items_covered is None else str(row.items_covered),
+        )
+    state.out.print(table)
+    if not found.complete:
+        state.out.print("some providers document no price: their credits are unknown")
+    if not found.within_budget:
+        state.out.print("[bold]over the tenant's credit budget[/]: a create would answer 402 budget_exceeded")
+
+
+@cli.command()
+@click.option("--from", "from_day", metavar="YYYY-MM-DD", help="first UTC day (default: 30 days ago)")
+@click.option("--to", "to_day", metavar="YYYY-MM-DD", help="last UTC day (default: today)")
+@json_flag
+def usage(from_day: str | None, to_day: str | None) -> None:
+    """Final jobs and the credits they used, per provider."""
+    state = _state()
+    found = state.client().billing.usage(from_day, to_day)
+    if state.json:
+        _print_json(found)
+        return
+    title = f"usage {found.from_day} to {found.to_day}: {found.jobs} job(s), {found.credits:g} credit(s)"
+    table = Table(title=title)
+    for column in ("provider", "jobs", "succeeded", "failed", "cancelled", "credits", "AWS USD"):
+        table.add_column(column)
+    for row in found.providers:
+        table.add_row(
+            row.provider,
+            str(row.jobs),
+            str(row.succeeded),
+            str(row.failed),
+            str(row.cancelled),
+            f"{row.credits:g}",
+            f"{row.aws_usd:.6f}",
+        )
+    state.out.print(table)
+
+
+@cli.command()
+@json_flag
+def budget() -> None:
+    """The tenant's credit budget today and this month (UTC): limit, spent, left."""
+    state = _state()
+    found = state.client().billing.budget()
+    if state.json:
+        _print_json(found)
+        return
+    for period in (found.daily, found.monthly):
+        if period.limit is None:
+            state.out.print(f"{period.period}: {period.spent:g} credit(s) spent, no limit")
+        else:
+            state.out.print(
+                f"{period.period}: {period.spent:g} of {period.limit:g} credit(s) spent, "
+                f"{_credits(period.remaining)} left"
+            )
 
 
 def main() -> None:

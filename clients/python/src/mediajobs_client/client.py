@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -20,7 +21,9 @@ from mediajobs_client.models import (
     BatchAccepted,
     BatchManifest,
     BatchRetried,
+    Budget,
     Credits,
+    Estimate,
     Job,
     JobAccepted,
     JobEvent,
@@ -32,6 +35,7 @@ from mediajobs_client.models import (
     Styles,
     Upload,
     UploadCreated,
+    Usage,
     WebhookDelivery,
     WebhookDeliveryPage,
 )
@@ -83,6 +87,7 @@ class Client:
         self.batch_manifests = BatchManifests(self)
         self.providers = Providers(self)
         self.deliveries = WebhookDeliveries(self)
+        self.billing = Billing(self)
         self.webhooks = Webhooks(webhook_secret)
 
     def __enter__(self) -> Self:
@@ -209,6 +214,7 @@ class Jobs:
         idempotency_key: str | None = None,
         fallback: Sequence[Mapping[str, Any]] | None = None,
         webhook_events_filter: Sequence[str] | None = None,
+        deadline_seconds: int | None = None,
     ) -> JobAccepted:
         """``POST /v1/jobs``. Every retry of this call sends the same ``Idempotency-Key``."""
         body = _core.job_body(
@@ -220,9 +226,22 @@ class Jobs:
             fallback=fallback,
             webhook_events_filter=webhook_events_filter,
         )
+        if deadline_seconds is not None:
+            body["deadline_seconds"] = deadline_seconds
         key = idempotency_key or _core.new_idempotency_key()
         data = self._client._json("POST", "/v1/jobs", json=body, idempotency_key=key)
         return JobAccepted.model_validate(data)
+
+    def estimate(
+        self,
+        *,
+        provider: str,
+        product: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Estimate:
+        """``POST /v1/jobs`` with ``dry_run: true``: what the job would cost; nothing is created."""
+        body = _core.job_body(provider, product, options, None, None) | {"dry_run": True}
+        return Estimate.model_validate(self._client._json("POST", "/v1/jobs", json=body))
 
     def get(self, job_id: str) -> Job:
         return Job.model_validate(self._client._json("GET", f"/v1/jobs/{job_id}"))
@@ -491,6 +510,11 @@ class Batches:
             self._client._json("POST", "/v1/batches", json=body, idempotency_key=key)
         )
 
+    def estimate(self, items: Sequence[Mapping[str, Any]]) -> Estimate:
+        """``POST /v1/batches`` with ``dry_run: true``: what the batch would cost; nothing is created."""
+        body = {"items": [dict(item) for item in items], "dry_run": True}
+        return Estimate.model_validate(self._client._json("POST", "/v1/batches", json=body))
+
     def get(self, batch_id: str) -> Batch:
         return Batch.model_validate(self._client._json("GET", f"/v1/batches/{batch_id}"))
 
@@ -628,3 +652,24 @@ class WebhookDeliveries:
         return WebhookDelivery.model_validate(
             self._client._json("POST", f"/v1/webhook-deliveries/{delivery_id}/replay")
         )
+
+
+class Billing:
+    """``client.billing``: estimates, the tenant's credit budget, usage per provider."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def estimate(self, items: Sequence[Mapping[str, Any]]) -> Estimate:
+        """``POST /v1/estimates``: each item a job spec as ``jobs.create`` sends it (1 to 500)."""
+        body = {"items": [dict(item) for item in items]}
+        return Estimate.model_validate(self._client._json("POST", "/v1/estimates", json=body))
+
+    def budget(self) -> Budget:
+        """``GET /v1/budget``: today's and this month's limits, spent and left (UTC)."""
+        return Budget.model_validate(self._client._json("GET", "/v1/budget"))
+
+    def usage(self, from_day: date | str | None = None, to_day: date | str | None = None) -> Usage:
+        """``GET /v1/usage``: final jobs and credits per provider and day (default: the last 30 days)."""
+        params = _core.usage_params(from_day, to_day)
+        return Usage.model_validate(self._client._json("GET", "/v1/usage", params=params))

@@ -46,6 +46,10 @@ class NotFoundError(MediajobsError):
     """404: the resource does not exist or belongs to another tenant."""
 
 
+class PaymentRequiredError(MediajobsError):
+    """402 ``budget_exceeded``: the tenant's daily or monthly credit budget does not allow it."""
+
+
 class ConflictError(MediajobsError):
     """409: the resource is not in a state that allows this (``job_final``, ``job_not_finished``...)."""
 
@@ -107,6 +111,7 @@ def error_for_status(status: int) -> type[MediajobsError]:
     by_status: dict[int, type[MediajobsError]] = {
         400: BadRequestError,
         401: AuthenticationError,
+        402: PaymentRequiredError,
         403: AuthenticationError,
         404: NotFoundError,
         409: ConflictError,

@@ -3,7 +3,7 @@ take enum-like values as plain strings, so a newer API never breaks an older SDK
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,6 +78,15 @@ class Attempt(ApiModel):
     message: str | None = None
 
 
+class JobCost(ApiModel):
+    """Provider credits (``credits_source``: reported, documented_price or none) and the AWS estimate."""
+
+    credits: float | None = None
+    credits_source: str
+    aws_usd_estimate: float
+    aws_prices_as_of: date | None = None
+
+
 class Job(ApiModel):
     job_id: str
     provider: str
@@ -100,6 +109,7 @@ class Job(ApiModel):
     progress: Progress | None = None
     attempts: list[Attempt] = Field(default_factory=list)
     links: Links | None = None
+    cost: JobCost | None = None
 
     @property
     def final(self) -> bool:
@@ -356,3 +366,77 @@ class WebhookDelivery(ApiModel):
 class WebhookDeliveryPage(ApiModel):
     deliveries: list[WebhookDelivery]
     next_cursor: str | None = None
+
+
+class PeriodSpend(ApiModel):
+    """One budget period (a UTC day or month): its limit (None: none), what is spent, what is left."""
+
+    period: str
+    limit: float | None = None
+    spent: float
+    remaining: float | None = None
+
+
+class Budget(ApiModel):
+    tenant_id: str
+    daily: PeriodSpend
+    monthly: PeriodSpend
+
+
+class ProviderEstimate(ApiModel):
+    provider: str
+    items: int
+    credits_per_item: float | None = None
+    credits: float | None = None
+    price_source: str = ""
+    balance: int | None = None
+    items_covered: int | None = None
+    balance_note: str = ""
+    aws_usd: float = 0.0
+
+
+class Estimate(ApiModel):
+    """What jobs will cost (``POST /v1/estimates``, or a dry run); nothing was created."""
+
+    items: int
+    credits: float
+    complete: bool
+    providers: list[ProviderEstimate]
+    aws_usd: float
+    aws_prices_as_of: date | None = None
+    budget: Budget | None = None
+    within_budget: bool = True
+
+
+class UsageDay(ApiModel):
+    day: date
+    provider: str
+    jobs: int
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    credits: float = 0.0
+    jobs_without_credits: int = 0
+    aws_usd: float = 0.0
+
+
+class UsageProvider(ApiModel):
+    provider: str
+    jobs: int
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    credits: float = 0.0
+    jobs_without_credits: int = 0
+    aws_usd: float = 0.0
+
+
+class Usage(ApiModel):
+    """``GET /v1/usage``: final jobs and credits per provider between two UTC days."""
+
+    from_day: date
+    to_day: date
+    jobs: int
+    credits: float
+    providers: list[UsageProvider] = Field(default_factory=list)
+    days: list[UsageDay] = Field(default_factory=list)

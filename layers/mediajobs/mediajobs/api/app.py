@@ -34,6 +34,7 @@ from mediajobs.api.routes import (
     batch_manifests,
     batch_retries,
     batches,
+    billing,
     health,
     job_actions,
     job_events,
@@ -204,6 +205,7 @@ def build_app(
     for area in ROUTE_AREAS:
         area.register(app, services)
     health.register(app)
+    billing.register(app, services)
 
     # security [{}]: no key needed (the document holds no secret)
     @app.get(

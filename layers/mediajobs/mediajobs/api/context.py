@@ -21,6 +21,8 @@ from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches.manifests import ManifestService, ManifestStore
 from mediajobs.batches.service import BatchService
 from mediajobs.batches.store import BatchStore
+from mediajobs.billing.service import Billing
+from mediajobs.billing.store import BudgetStore
 from mediajobs.catalog.service import ProviderCatalog
 from mediajobs.config import get_settings
 from mediajobs.jobs.actions import JobActions
@@ -61,6 +63,8 @@ class ApiServices:
     manifests: ManifestService | None = None
     #: the tenant's webhook delivery log and replays (None: not offered)
     deliveries: DeliveryLog | None = None
+    #: estimates, budgets and usage (None: not configured; the cost routes answer 503)
+    billing: Billing | None = None
 
 
 @functools.cache
@@ -69,6 +73,10 @@ def default_services() -> ApiServices:
     store = JobStore(dynamodb_table(settings.jobs_table))
     http = httpx.Client(timeout=httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0))
     catalog = ProviderCatalog(ProviderRegistry(settings, limiter=shared_limiter()).adapter)
+    billing = Billing(
+        BudgetStore(dynamodb_table(settings.jobs_table)),
+        balance=lambda provider: catalog.credits(provider.value).credits_remaining,
+    )
     jobs = JobService(
         store=store,
         s3=s3_client(),
@@ -76,6 +84,7 @@ def default_services() -> ApiServices:
         http=http,
         settings=settings,
         styles=catalog.known_style_ids,
+        billing=billing,
     )
     batches = BatchService(
         jobs=store,
@@ -84,6 +93,7 @@ def default_services() -> ApiServices:
         state_machine_arn=settings.batch_state_machine_arn,
         deadline_seconds=settings.job_deadline_seconds,
         styles=catalog.known_style_ids,
+        billing=billing,
     )
     return ApiServices(
         jobs=jobs,
@@ -111,6 +121,7 @@ def default_services() -> ApiServices:
             sfn=sfn_client(),
             state_machine_arn=settings.notification_state_machine_arn,
         ),
+        billing=billing,
     )
 
 

@@ -21,6 +21,7 @@ from mediajobs.errors import (
     GoneError,
     InvalidRequestError,
     NotFoundError,
+    PaymentRequiredError,
     ServiceUnavailableError,
     UnknownResourceError,
     UpstreamError,
@@ -78,6 +79,7 @@ def not_found(what: str) -> ApiError:
 #: the HTTP status of each kind of domain error (the first base class listed here that matches)
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidRequestError: 400,
+    PaymentRequiredError: 402,
     NotFoundError: 404,
     UnknownResourceError: 404,
     ConflictError: 409,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from mediajobs.api.billing_schemas import JobCostView
 from mediajobs.jobs.models import JobStatus
 from mediajobs.jobs.requests import (
     CreatifyJobRequest,
@@ -127,6 +128,9 @@ class JobView(BaseModel):
     progress: ProgressView
     provider_jobs: list[ProviderTaskView]
     credits_used: float | None
+    cost: Annotated[
+        JobCostView | None, Field(description="provider credits and mediajobs' AWS cost estimate")
+    ] = None
     timeline: list[TimelineView]
     outputs: list[OutputView]
     error: ErrorView | None = None

@@ -15,6 +15,7 @@ from typing import Literal
 
 from mediajobs.api.action_schemas import JobListView, JobSummaryView
 from mediajobs.api.batch_schemas import BatchItemView, BatchResultsView, BatchView
+from mediajobs.api.billing_schemas import EstimateView, JobCostView, ProviderEstimateView
 from mediajobs.api.schemas import (
     AttemptView,
     ErrorView,
@@ -27,6 +28,8 @@ from mediajobs.api.schemas import (
 )
 from mediajobs.batches.models import Batch
 from mediajobs.batches.results import results_keys
+from mediajobs.billing.prices import AWS_PRICES_AS_OF
+from mediajobs.billing.service import Estimate, job_aws_usd, job_credits
 from mediajobs.jobs.models import ErrorInfo, Job, JobStatus, JobSummary
 from mediajobs.jobs.progress import progress
 from mediajobs.jobs.service import JobService
@@ -37,6 +40,35 @@ Presign = Callable[[str, int], str]
 
 def _links(job_id: str) -> Links:
     return Links(self=f"/v1/jobs/{job_id}")
+
+
+def estimate_view(estimate: Estimate) -> EstimateView:
+    return EstimateView(
+        items=estimate.items,
+        credits=estimate.credits,
+        complete=estimate.complete,
+        providers=[ProviderEstimateView(**asdict(p)) for p in estimate.providers],
+        aws_usd=estimate.aws_usd,
+        aws_prices_as_of=estimate.aws_prices_as_of,
+        budget=estimate.budget,
+        within_budget=estimate.within_budget,
+    )
+
+
+def cost_view(job: Job) -> JobCostView:
+    """Reported credits when the provider sent them; else the documented price once it succeeded."""
+    used = job_credits(job) if job.status.final else job.credits_used
+    source: Literal["reported", "documented_price", "none"] = "none"
+    if job.credits_used is not None:
+        source = "reported"
+    elif used is not None:
+        source = "documented_price"
+    return JobCostView(
+        credits=used,
+        credits_source=source,
+        aws_usd_estimate=job_aws_usd(job),
+        aws_prices_as_of=AWS_PRICES_AS_OF,
+    )
 
 
 def _error(error: ErrorInfo | None) -> ErrorView | None:
@@ -82,6 +114,7 @@ def job_view(job: Job, *, presign: Presign, now: datetime, download_url_seconds:
             for t in job.tasks
         ],
         credits_used=job.credits_used,
+        cost=cost_view(job),
         timeline=[
             TimelineView(status=e.status, stage=e.stage, at=e.at, detail=e.detail) for e in job.timeline
         ],

@@ -21,6 +21,10 @@ class BatchCreateRequest(BaseModel):
     items: Annotated[list[JobRequest], Field(min_length=1, max_length=MAX_ITEMS)]
     webhook_url: Annotated[HttpUrl | None, Field(description="where to POST the batch's final state")] = None
     metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=20)] = Field(default_factory=dict)
+    dry_run: Annotated[
+        bool,
+        Field(description="answer 200 with the cost estimate; nothing is created, no provider is called"),
+    ] = False
 
     @model_validator(mode="after")
     def _external_ids_unique(self) -> BatchCreateRequest:

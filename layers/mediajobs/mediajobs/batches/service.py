@@ -34,10 +34,12 @@ from botocore.exceptions import ClientError
 
 from mediajobs.batches.models import Batch, BatchCreateRequest
 from mediajobs.batches.store import BatchStore
+from mediajobs.billing.service import Billing
 from mediajobs.errors import (
     BatchNotFoundError,
     ConflictError,
     ServiceUnavailableError,
+    invalid_field,
 )
 from mediajobs.jobs.models import Job, JobStatus, TimelineEntry, utcnow
 from mediajobs.jobs.requests import CreatifyJobRequest, JobRequest, ProdVisualJobRequest
@@ -61,7 +63,9 @@ class BatchService:
         deadline_seconds: int,
         clock: Callable[[], datetime] = utcnow,
         styles: StyleList = unchecked,
+        billing: Billing | None = None,
     ) -> None:
+        self.billing = billing
         self.styles = styles
         self.jobs = jobs
         self.batches = batches
@@ -82,7 +86,13 @@ class BatchService:
         self._check_styles(request)
         now = self.now()
         batch_id = batch_id or uuid.uuid4().hex
+        for i, item in enumerate(request.items):
+            if item.dry_run:
+                raise invalid_field(f"items.{i}.dry_run", "set dry_run on the batch, not on its items")
         jobs = [self._job(tenant_id, batch_id, item, now, public_base_url) for item in request.items]
+        if self.billing is not None:
+            # all or nothing: the whole batch's credits are reserved before any job is written
+            self.billing.reserve(tenant_id, [(j.job_id, j.spec) for j in jobs])
         for job in jobs:
             self.jobs.create(job)
         batch = Batch(
@@ -126,7 +136,7 @@ class BatchService:
             tenant_id=tenant_id,
             created_at=now,
             updated_at=now,
-            deadline_at=now + timedelta(seconds=self.deadline_seconds),
+            deadline_at=now + timedelta(seconds=min(self.deadline_seconds, item.deadline_seconds or 10**9)),
             spec=spec_from_request(item),
             public_base_url=base.rstrip("/"),
             callback_token=uuid.uuid4().hex if isinstance(item, CreatifyJobRequest) else None,

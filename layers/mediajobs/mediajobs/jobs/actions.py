@@ -375,6 +375,7 @@ class JobActions:
             job = job.model_copy(
                 update={"product_image": self._copy_product_image(source.product_image, job_id)}
             )
+        self.jobs.reserve_credits(job)
         self.store.create(job)
         self.jobs.start_execution(job)
         return job

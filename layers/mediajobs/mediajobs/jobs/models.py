@@ -18,6 +18,8 @@ def utcnow() -> datetime:
 class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    #: the provider answered "insufficient credits": the job waits for a top-up, then resubmits
+    WAITING_CREDITS = "waiting_credits"
     ARCHIVING = "archiving"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -30,7 +32,8 @@ class JobStatus(StrEnum):
     @property
     def rank(self) -> int:
         """Status only moves to a higher rank."""
-        return {"queued": 0, "running": 1, "archiving": 2}.get(self.value, 3)
+        # waiting_credits shares running's rank: a job moves between them both ways
+        return {"queued": 0, "running": 1, "waiting_credits": 1, "archiving": 2}.get(self.value, 3)
 
 
 class _Record(BaseModel):
@@ -174,6 +177,8 @@ class Job(_Record):
     unreachable_since: datetime | None = None
     #: when the current provider's attempt began (the job's creation for the first one)
     attempt_started_at: datetime | None = None
+    #: how many times the provider answered "insufficient credits" in a row (grows the wait)
+    credit_waits: Annotated[int, Field(ge=0)] = 0
 
     @property
     def provider(self) -> ProviderName:

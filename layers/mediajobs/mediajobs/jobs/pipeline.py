@@ -10,6 +10,9 @@ state machine what comes next:
   (:mod:`mediajobs.ratelimit`), asked us to come back in ``wait_seconds``;
 - ``fallback``: the provider failed for good and the job moved to its next fallback provider:
   submit again (see :meth:`JobPipeline.fall_back`);
+- ``wait_credits`` / ``wait_credits_advance``: the provider has no credits left; the job is
+  ``waiting_credits`` and the create call is sent again after ``wait_seconds`` (a growing,
+  capped interval) until the operator tops up or the job's deadline passes;
 - ``finished``: the job reached a final state (the next task tells the client).
 
 Size: one module on purpose: it is the state machine's other half (``statemachine/job.asl.json``),
@@ -385,13 +388,61 @@ class JobPipeline:
             waiting = self._unreachable(job, exc, retry_step) if exc.kind is not ErrorKind.TIMEOUT else None
             return waiting or self._provider_wait(exc, retry_step)
         except PermanentProviderError as exc:
-            # the provider answered: the call made no task
-            self._settle_call(job_id, call)
-            return self.fail_or_fall_back(job_id, error_from_provider(exc))
+            return self._refused(job_id, call, exc, kind)
         if task is None:
             self._settle_call(job_id, call)
             return Step("archive")
         return self.route(self._record(job_id, task, call_key=call.key))
+
+    def _refused(self, job_id: str, call: ProviderCall, exc: PermanentProviderError, kind: str) -> Step:
+        """The provider answered the create call with a refusal: the call made no task.
+
+        Out of credits, a job with a fallback provider moves on to it; one without waits for a
+        top-up (``waiting_credits``). Any other refusal fails the job or moves it on.
+        """
+        if exc.kind is ErrorKind.INSUFFICIENT_CREDITS and not self.store.get(job_id).spec.fallback:
+            return self._wait_for_credits(job_id, call, exc, kind)
+        self._settle_call(job_id, call)
+        return self.fail_or_fall_back(job_id, error_from_provider(exc))
+
+    def _wait_for_credits(
+        self, job_id: str, call: ProviderCall, exc: PermanentProviderError, kind: str
+    ) -> Step:
+        """The provider refused the create call for want of credits: it made no task and billed
+        nothing. Park the job as ``waiting_credits`` and send the call again later; past the
+        deadline, fail it with the provider's mapped code (``provider_insufficient_credits``)."""
+        now = self.now()
+        job = self.store.get(job_id)
+        if self._past_deadline(job):
+            self._settle_call(job_id, call)
+            return self.fail(job_id, error_from_provider(exc))
+        interval = min(
+            self.settings.poll_max_seconds,
+            self.settings.poll_initial_seconds * 2 ** min(job.credit_waits, 20),
+        )
+        remaining = math.ceil((job.deadline_at - now).total_seconds())
+        wait = max(1, min(interval, remaining))
+        detail = (
+            f"{exc.provider} has no credits left ({exc.provider_code}); sending the request again "
+            f"every few seconds until {job.deadline_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+
+        def change(current: Job) -> Job | None:
+            if current.status.final:
+                return None
+            parked = current.model_copy(update={"credit_waits": current.credit_waits + 1})
+            if current.call is not None and current.call.key == call.key:
+                parked = parked.model_copy(update={"call": None})
+            return parked.moved_to(JobStatus.WAITING_CREDITS, now=now, detail=detail)
+
+        parked = self.store.update(job_id, change)
+        if parked.status.final:
+            return FINISHED
+        logger.warning(
+            "the provider has no credits left; the job waits for a top-up",
+            extra={"job_id": job_id, "wait_seconds": wait, "attempt": parked.credit_waits},
+        )
+        return Step("wait_credits" if kind == "submit" else "wait_credits_advance", wait)
 
     def _unanswered_wait(self, job: Job, call: ProviderCall) -> Step | None:
         """An earlier create call got no answer: wait for the callback that may name its task.
@@ -516,7 +567,10 @@ class JobPipeline:
             updated = job.with_task(task, now=now).model_copy(
                 update={"call": call, "unreachable_since": reached}
             )
-            return updated.moved_to(JobStatus.RUNNING, now=now) if job.status is JobStatus.QUEUED else updated
+            if job.status in {JobStatus.QUEUED, JobStatus.WAITING_CREDITS}:
+                # a job that waited for credits runs again once the provider takes its request
+                return updated.moved_to(JobStatus.RUNNING, now=now).model_copy(update={"credit_waits": 0})
+            return updated
 
         return self.store.update(job_id, change)
 

@@ -120,6 +120,24 @@ class _JobRequest(_Input):
             check_product_suits(fallback.provider, self.product)
         return self
 
+    deadline_seconds: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=604800,
+            description="give up after this many seconds (at most the service's own deadline)",
+        ),
+    ] = None
+    dry_run: Annotated[
+        bool,
+        Field(
+            description=(
+                "POST /v1/jobs only: answer 200 with the job's cost estimate; nothing is created "
+                "and no provider is called"
+            )
+        ),
+    ] = False
+
     def _require_image(self) -> None:
         if self.product.image_url is None:
             raise ValueError(f"product.image_url is required for provider {self.provider_name()}")

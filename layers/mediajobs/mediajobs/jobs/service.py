@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 import httpx
 from botocore.exceptions import ClientError
 
+from mediajobs.billing.service import Billing
 from mediajobs.config import Settings
 from mediajobs.errors import (
     JobNotFoundError,
+    MediajobsError,
     NotFoundError,
     ServiceUnavailableError,
     ValidationFailedError,
@@ -81,7 +83,9 @@ class JobService:
         clock: Callable[[], datetime] = utcnow,
         styles: StyleList = unchecked,
         links: ProductLinks | None = None,
+        billing: Billing | None = None,
     ) -> None:
+        self.billing = billing
         self.store = store
         self.links = links or ProductLinks.from_settings(settings, clock)
         self.styles = styles
@@ -106,6 +110,10 @@ class JobService:
 
     def check_request(self, request: JobRequest) -> None:
         """What the request's models cannot check alone: its URLs, and a ProdVisual style."""
+        if request.dry_run:
+            raise ValidationFailedError(
+                "validation_error", "dry_run is answered by POST /v1/jobs and POST /v1/estimates only"
+            )
         self.check_urls(request)
         if isinstance(request, ProdVisualJobRequest):
             check_style(request.options.style, self.styles())
@@ -136,12 +144,15 @@ class JobService:
         """
         now = self.now()
         spec = spec_from_request(request)
+        deadline = self.settings.job_deadline_seconds
+        if request.deadline_seconds is not None:
+            deadline = min(deadline, request.deadline_seconds)
         job = Job(
             job_id=job_id,
             tenant_id=tenant_id,
             created_at=now,
             updated_at=now,
-            deadline_at=now + timedelta(seconds=self.settings.job_deadline_seconds),
+            deadline_at=now + timedelta(seconds=deadline),
             spec=spec,
             public_base_url=public_base_url.rstrip("/"),
             product_image=product_image,
@@ -150,10 +161,25 @@ class JobService:
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
             external_id=request.external_id,
         )
-        self.store.create(job)
+        self.reserve_credits(job)
+        try:
+            self.store.create(job)
+        except MediajobsError:
+            self.release_credits(job.job_id)
+            raise
         self.start_execution(job)
         logger.info("job accepted", extra={"job_id": job_id, "provider": spec.provider.value})
         return job
+
+    def reserve_credits(self, job: Job) -> None:
+        """Reserve a new job's estimated credits in its tenant's budget (402 ``budget_exceeded``)."""
+        if self.billing is not None:
+            self.billing.reserve(job.tenant_id, [(job.job_id, job.spec)])
+
+    def release_credits(self, job_id: str) -> None:
+        """Give back the credits of a job that never started."""
+        if self.billing is not None:
+            self.billing.release(job_id)
 
     def _check_url(self, url: str, field: str) -> None:
         try:
@@ -214,6 +240,7 @@ class JobService:
                     else j.moved_to(JobStatus.FAILED, now=self.now()).model_copy(update={"error": error})
                 ),
             )
+            self.release_credits(job.job_id)
             raise ServiceUnavailableError(
                 "service_unavailable", "the job could not be started; please retry"
             ) from exc

@@ -16,6 +16,8 @@ from mediajobs.batches.models import Batch
 from mediajobs.batches.results import ResultsWriter
 from mediajobs.batches.runner import BatchRunner
 from mediajobs.batches.store import BatchStore
+from mediajobs.billing.service import Billing
+from mediajobs.billing.store import BudgetStore, BudgetStoreError
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
 from mediajobs.jobs.archiving import Archiver
@@ -25,6 +27,7 @@ from mediajobs.jobs.pipeline import JobPipeline
 from mediajobs.jobs.provider_webhooks import ProviderWebhooks
 from mediajobs.jobs.reconciler import Reconciler
 from mediajobs.jobs.store import JobStore
+from mediajobs.observability import logger
 from mediajobs.providers.base import ProviderName
 from mediajobs.providers.prodvisual import ProdVisualAdapter
 from mediajobs.providers.registry import ProviderRegistry
@@ -204,12 +207,22 @@ def job_saved(job: Job) -> None:
     notifications.progress_notifier().job_progressed(job)
 
 
+@functools.cache
+def billing() -> Billing:
+    return Billing(BudgetStore(dynamodb_table(get_settings().jobs_table)))
+
+
 def job_final(job: Job) -> None:
-    """A job reached a final state: its client notification, then its batch (if any)."""
+    """A job reached a final state: its client notification, its batch (if any), its cost."""
     # entries written elsewhere (a cancel through the API) are caught up before the final event
     notifications.progress_notifier().job_progressed(job)
     notifications.notifier().job_finished(job)
     batch_runner().job_finished(job)
+    try:
+        billing().settle(job)
+    except BudgetStoreError:
+        # the job's execution must end as the job did; its credits stay reserved (never overspent)
+        logger.exception("the job's cost could not be settled", extra={"job_id": job.job_id})
 
 
 def publish_batch_completed(batch: Batch, jobs: list[Job]) -> None:

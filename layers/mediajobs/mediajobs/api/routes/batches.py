@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from mediajobs.api.batch_schemas import BatchAccepted, BatchLinks, BatchView
+from mediajobs.api.billing_schemas import EstimateView
 from mediajobs.api.context import (
     BODY_ERROR_RESPONSES,
     ERROR_RESPONSES,
@@ -22,6 +23,7 @@ from mediajobs.api.context import (
 from mediajobs.api.examples import BATCH_EXAMPLES
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
 from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
+from mediajobs.api.routes.billing import BUDGET_RESPONSES, estimate_response
 from mediajobs.api.views import batch_view
 from mediajobs.batches.models import BatchCreateRequest
 
@@ -37,6 +39,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         ),
         operation_id="createBatch",
         responses={
+            200: answer("dry_run: the batch's cost estimate; nothing was created", EstimateView),
             202: json_answer(
                 "accepted: the batch runs; poll Location",
                 BatchAccepted,
@@ -46,15 +49,18 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             **ERROR_RESPONSES,
             **BODY_ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
+            **BUDGET_RESPONSES,
         },
         tags=["batches"],
     )
     def create_batch(
         request: Annotated[BatchCreateRequest, Body(embed=False, openapi_examples=BATCH_EXAMPLES)],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[BatchAccepted]:
+    ) -> Response[BatchAccepted | EstimateView]:
         del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
+        if request.dry_run:
+            return estimate_response(services(), tenant, request.items)
 
         def create() -> Response[BatchAccepted]:
             batch = services().batches.create(tenant, request, public_base_url=public_base_url(app))

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from mediajobs.api.billing_schemas import EstimateView
 from mediajobs.api.context import (
     BODY_ERROR_RESPONSES,
     ERROR_RESPONSES,
@@ -21,6 +22,7 @@ from mediajobs.api.context import (
 from mediajobs.api.examples import JOB_EXAMPLES
 from mediajobs.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent_response
 from mediajobs.api.openapi import LOCATION, REPLAYED, json_answer
+from mediajobs.api.routes.billing import BUDGET_RESPONSES, estimate_response
 from mediajobs.api.schemas import JobAccepted, JobRequest, JobView
 from mediajobs.api.views import present
 
@@ -32,6 +34,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         description="Takes the product in and starts the provider job; poll Location or await your webhook.",
         operation_id="createJob",
         responses={
+            200: answer("dry_run: the job's cost estimate; nothing was created", EstimateView),
             202: json_answer(
                 "accepted: the job runs; poll Location",
                 JobAccepted,
@@ -41,15 +44,18 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             **ERROR_RESPONSES,
             **BODY_ERROR_RESPONSES,
             **IDEMPOTENCY_RESPONSES,
+            **BUDGET_RESPONSES,
         },
         tags=["jobs"],
     )
     def create_job(
         request: Annotated[JobRequest, Body(embed=False, openapi_examples=JOB_EXAMPLES)],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[JobAccepted]:
+    ) -> Response[JobAccepted | EstimateView]:
         del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
+        if request.dry_run:
+            return estimate_response(services(), tenant, [request])
 
         def create() -> Response[JobAccepted]:
             return job_accepted(services().jobs.create(tenant, request, public_base_url=public_base_url(app)))

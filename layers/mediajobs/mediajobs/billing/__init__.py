@@ -1,0 +1,1 @@
+"""Cost: provider credit prices, AWS cost estimates, credit budgets and usage per tenant."""

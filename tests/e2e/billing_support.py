@@ -1,0 +1,63 @@
+"""What the cost tests share: a tenant of their own, the operator's budget script, provider calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from local.stack import LocalStack
+
+from tests.e2e.conftest import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tenant_client(stack: LocalStack) -> tuple[str, Client]:
+    """A tenant of its own (budgets and usage are per tenant) and a client with its key."""
+    tenant = f"billing-{uuid.uuid4().hex[:8]}"
+    key = f"key-{uuid.uuid4().hex}"
+    stack.add_api_key(key, tenant)
+    return tenant, Client(stack.api_url, key)
+
+
+def generate_calls(stack: LocalStack) -> int:
+    assert stack.sandboxes is not None
+    return sum(1 for r in stack.sandboxes.prodvisual.requests if r.endpoint == "generate")
+
+
+def set_budget(stack: LocalStack, tenant: str, *args: str) -> dict[str, Any]:
+    """The operator script, as an operator runs it against the stack's AWS endpoint."""
+    assert stack.runtime is not None
+    env = os.environ | {
+        "AWS_ENDPOINT_URL": stack.runtime.endpoint_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "scripts.budgets",
+            "--table",
+            stack.table_name,
+            "set",
+            "--tenant",
+            tenant,
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
