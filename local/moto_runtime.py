@@ -389,14 +389,18 @@ class MotoRuntime:
         if self._uninstall_hook is not None:
             self._uninstall_hook()
             self._uninstall_hook = None
-        if self._server is not None:
+        # taken first, so a second stop running at the same time finds nothing to stop
+        server, self._server = self._server, None
+        if server is not None:
+            base_url = f"http://{self.host}:{self.port}"
             try:
-                self._moto_api("config", {"stepfunctions": {"execute_state_machine": False}})
-                self._moto_api("reset", None)
+                self._moto_api(
+                    "config", {"stepfunctions": {"execute_state_machine": False}}, base_url=base_url
+                )
+                self._moto_api("reset", None, base_url=base_url)
             except OSError as exc:  # pragma: no cover - the server died under us
                 LOG.warning("could not reset moto before stopping: %s", exc)
-            self._server.stop()
-            self._server = None
+            server.stop()
             self._restore_moto_port()
         with self._handlers_lock:
             self._handlers.clear()
@@ -415,10 +419,10 @@ class MotoRuntime:
         self._moto_api("reset", None)
         self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
 
-    def _moto_api(self, action: str, body: Any) -> Any:
+    def _moto_api(self, action: str, body: Any, *, base_url: str | None = None) -> Any:
         data = b"" if body is None else json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 - loopback http URL built here
-            f"{self.endpoint_url}/moto-api/{action}",
+            f"{base_url or self.endpoint_url}/moto-api/{action}",
             data=data,
             method="POST",
             headers={"Content-Type": "application/json"},

@@ -233,6 +233,8 @@ class LocalStack:
         self.front: HttpFront | None = None
         self.provisioned: Provisioned | None = None
         self._saved_environment: dict[str, str | None] = {}
+        #: a signal's stop and a failed start's stop may overlap: one of them does the work
+        self._stop_lock = threading.RLock()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -292,22 +294,23 @@ class LocalStack:
         ``restore_environment=False`` leaves the stack's environment in place for the requests
         still running (a process that exits right after, like ``make local``, has no use for it).
         """
-        if self.front is not None:
-            self.front.stop()
-            self.front = None
-        if self.runtime is not None:
-            self.runtime.stop()
-            self.runtime = None
-        if self.sandboxes is not None:
-            self.sandboxes.stop()
-            self.sandboxes = None
-        if restore_environment:
-            for key, value in self._saved_environment.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            self._saved_environment = {}
+        with self._stop_lock:
+            front, self.front = self.front, None
+            runtime, self.runtime = self.runtime, None
+            sandboxes, self.sandboxes = self.sandboxes, None
+            if front is not None:
+                front.stop()
+            if runtime is not None:
+                runtime.stop()
+            if sandboxes is not None:
+                sandboxes.stop()
+            if restore_environment:
+                for key, value in self._saved_environment.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+                self._saved_environment = {}
 
     def __enter__(self) -> Self:
         return self.start()
