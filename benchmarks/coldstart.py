@@ -64,7 +64,7 @@ def timed_import(target: Target, modules: str) -> float:
     environment |= target.environment
     environment["PYTHONPATH"] = os.pathsep.join(str(path) for path in (target.code_dir, *target.layer_dirs))
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - this interpreter, code from this file
         [sys.executable, "-c", CHILD.format(modules=modules)],
         cwd=target.code_dir,
         env=environment,
