@@ -306,7 +306,8 @@ def print_table(rows: list[tuple[str, JobCost]], jobs: int, poller: JobCost, che
     print(f"\nPer job, median of {jobs} jobs per provider; dollars per 1,000 jobs at {PRICES_AS_OF}:")
     print(
         f"  Step Functions Standard ${SFN_PER_1000_TRANSITIONS}/1,000 transitions; Lambda "
-        f"${LAMBDA_PER_MILLION_REQUESTS}/million requests and ${LAMBDA_PER_GB_SECOND_ARM64}/GB-s (arm64);"
+        f"${LAMBDA_PER_MILLION_REQUESTS}/million requests and "
+        f"${LAMBDA_PER_GB_SECOND_ARM64:.10f}/GB-s (arm64);"
     )
     print(
         f"  DynamoDB on-demand ${DYNAMODB_PER_MILLION_RRU}/million RRU, "
