@@ -10,6 +10,8 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
+#: benchmark modules to run (all when empty), e.g. BENCH=archive
+BENCH     ?=
 #: pytest-xdist workers for `make pytest` (each worker runs whole modules, with stacks of its own);
 #: most of the e2e and reliability time is waiting on jobs, so there are more workers than cores
 PYTEST_WORKERS ?= 4
@@ -99,8 +101,8 @@ invoke: $(STAMP) ## run one function with one event: make invoke FUNCTION=ApiFun
 reliability: $(STAMP) ## full-size fault suite (210 jobs) and burst (300 ProdVisual jobs at 60/min), with figures
 	MEDIAJOBS_RELIABILITY=full $(PY) -m pytest tests/reliability -o timeout=2400 $(PYTEST_ARGS)
 
-bench: $(STAMP) ## the benchmarks (figures printed, not asserted)
-	$(PY) -m benchmarks.pipeline
+bench: $(STAMP) ## the benchmarks (figures printed, not asserted); one of them: make bench BENCH=archive
+	$(PY) -m benchmarks $(BENCH)
 
 clean: ## remove the venv, build output and caches
 	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache out
