@@ -26,8 +26,11 @@ def http_client() -> httpx.Client:
 
     Each ``httpx.get``/``httpx.post`` builds a client and its TLS context (tens of ms of CPU):
     under a burst of jobs that was the sandboxes' largest cost. A client is safe across threads.
+    Connections are not kept alive: an idle kept-alive connection holds one of the local
+    servers' request threads, and a stalled thread behind the shared HTTP container timed out
+    other requests.
     """
-    return httpx.Client(timeout=30.0)
+    return httpx.Client(timeout=30.0, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class MediaError(Exception):
