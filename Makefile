@@ -12,10 +12,11 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
 #: benchmark modules to run (all when empty), e.g. BENCH=archive
 BENCH     ?=
-#: pytest-xdist workers for `make pytest` (each worker runs whole modules, with stacks of its own);
+#: pytest-xdist workers for `make pytest` (each worker runs whole modules, with stacks of its own,
+#: tests/conftest.py groups them);
 #: most of the e2e and reliability time is waiting on jobs, so there are more workers than cores
 PYTEST_WORKERS ?= 4
-PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadscope
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: help install lint typecheck validate build asl unit integration e2e pytest test \
         sandboxes local demo invoke bench reliability clean browser
