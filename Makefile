@@ -12,6 +12,11 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
 #: benchmark modules to run (all when empty), e.g. BENCH=archive
 BENCH     ?=
+#: pytest-xdist workers for `make pytest` (each worker runs whole modules, with stacks of its own,
+#: tests/conftest.py groups them);
+#: most of the e2e and reliability time is waiting on jobs, so there are more workers than cores
+PYTEST_WORKERS ?= 4
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: help install lint typecheck validate build asl unit integration e2e pytest test \
         sandboxes local demo invoke bench reliability clean browser
@@ -65,19 +70,22 @@ browser: ## Chromium for the browser tests (apt-get install chromium when root)
 	  exit 1; \
 	fi
 
-pytest: $(STAMP) node_modules/.installed browser ## every pytest tier (unit, integration, e2e)
-	$(PY) -m pytest $(PYTEST_ARGS)
+pytest: $(STAMP) node_modules/.installed browser ## every pytest tier (unit, integration, e2e, reliability) on PYTEST_WORKERS workers
+	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 unit: $(STAMP)
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 integration: $(STAMP)
-	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 e2e: $(STAMP) node_modules/.installed browser
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest tests/e2e $(PYTEST_XDIST) $(PYTEST_ARGS)
 
-test: lint typecheck validate asl build pytest ## every check: ruff, mypy, sam validate --lint, ASL, sam build, pytest
+# The static checks run beside pytest (whose time is mostly waiting on jobs); each target's
+# output is printed whole when it ends. Any failure fails `make test`.
+test: $(STAMP) node_modules/.installed browser ## every check: ruff, mypy, sam validate --lint, ASL, sam build, pytest
+	$(MAKE) --no-print-directory -j 6 --output-sync=target lint typecheck validate asl build pytest
 
 sandboxes: $(STAMP) ## serve the three provider sandboxes on 127.0.0.1 until stopped
 	$(PY) -m local.sandboxes

@@ -1,4 +1,4 @@
-"""Runs every benchmark, or the ones named: ``python -m benchmarks [archive] [pipeline]``."""
+"""Runs every benchmark, or the ones named: ``python -m benchmarks [pipeline] [archive] [coldstart] ...``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import subprocess
 import sys
 
 #: module name -> its default arguments
-BENCHMARKS = {"pipeline": ["--jobs", "3"], "archive": []}
+BENCHMARKS: dict[str, list[str]] = {
+    "pipeline": ["--jobs", "3"],
+    "archive": [],
+    "coldstart": [],
+    "cost": [],
+    "scale": [],
+}
 
 
 def main() -> None:

@@ -532,7 +532,6 @@ class MotoRuntime:
             function_version=str(function.version or "$LATEST"),
         )
         request_id = context.aws_request_id
-        started = time.monotonic()
         if registration is None:
             error: dict[str, Any] | None = {
                 "errorMessage": f"no in-process handler is registered for Lambda function {name!r}",
@@ -541,10 +540,14 @@ class MotoRuntime:
                 "stackTrace": [],
             }
             payload = ""
+            elapsed = 0.0
         else:
             with self._container_lock(name):
+                # the clock starts in the container, as on Lambda: waiting for the shared HTTP
+                # container under a burst is not the function's time (it timed out calls before)
+                started = time.monotonic()
                 error, payload = self._run(registration.handler, _decode_event(event), context)
-        elapsed = time.monotonic() - started
+                elapsed = time.monotonic() - started
         if error is None and self.enforce_timeouts and elapsed > timeout:
             error = {
                 "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",

@@ -27,6 +27,8 @@ from flask import Flask, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.sandboxes.media import http_client
+
 ADMIN_PREFIX = "/_sandbox"
 FILES_PREFIX = "/files"
 
@@ -245,7 +247,7 @@ class Sandbox:
         for attempt in range(self.settings.webhook_attempts):
             status: int | None = None
             try:
-                answer = httpx.post(
+                answer = http_client().post(
                     url, content=body, headers={"Content-Type": "application/json", **headers}, timeout=5.0
                 )
                 status = answer.status_code

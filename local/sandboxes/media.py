@@ -7,6 +7,7 @@ product so every frame differs.
 
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
 from fractions import Fraction
@@ -19,6 +20,19 @@ from PIL import Image, ImageColor, ImageDraw, ImageOps, UnidentifiedImageError
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 
 
+@functools.cache
+def http_client() -> httpx.Client:
+    """One client for every sandbox request out (image fetches, webhook deliveries).
+
+    Each ``httpx.get``/``httpx.post`` builds a client and its TLS context (tens of ms of CPU):
+    under a burst of jobs that was the sandboxes' largest cost. A client is safe across threads.
+    Connections are not kept alive: an idle kept-alive connection holds one of the local
+    servers' request threads, and a stalled thread behind the shared HTTP container timed out
+    other requests.
+    """
+    return httpx.Client(timeout=30.0, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 class MediaError(Exception):
     """The source could not be fetched or is not an image."""
 
@@ -26,7 +40,7 @@ class MediaError(Exception):
 def fetch_image(url: str, *, timeout: float = 30.0, max_bytes: int = MAX_SOURCE_BYTES) -> Image.Image:
     """Download ``url`` and decode it; ``MediaError`` if it is unreachable, too big or not an image."""
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+        with http_client().stream("GET", url, timeout=timeout, follow_redirects=True) as response:
             if response.status_code != 200:
                 raise MediaError(f"fetching the image gave HTTP {response.status_code}")
             chunks: list[bytes] = []

@@ -29,7 +29,7 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
@@ -45,6 +45,8 @@ MEDIAJOBS_LOGGER: Final = "mediajobs"
 #: what AWS Lambda sets the root logger to with JSON logging and the default application log level
 LAMBDA_ROOT_LEVEL: Final = logging.INFO
 MAX_REPORTED: Final = 30
+#: where an xdist worker puts what its handler saw, for the controller
+WORKER_OUTPUT_KEY: Final = "log_audit"
 
 LITERAL_SECRETS: Final = (
     "sandbox-key",
@@ -167,6 +169,11 @@ def shipped_frame(frame: FrameType | None, shipped: tuple[str, ...]) -> str | No
     return None
 
 
+def unaudited_worker(worker: str) -> Finding:
+    """A worker ended cleanly without sending its records: its logs were not audited."""
+    return Finding("unaudited worker", "(no records received)", "", worker, None, None)
+
+
 class AuditHandler(logging.Handler):
     """Scans every record it is given; keeps the findings (and counts what it ignored)."""
 
@@ -212,6 +219,23 @@ class AuditHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - auditing must never break the code under test
             self.handleError(record)
 
+    def export(self) -> dict[str, Any]:
+        """What this handler saw, as plain data (an xdist worker sends it to the controller)."""
+        return {
+            "records": self.records,
+            "ignored": self.ignored,
+            "ignored_sites": [[*site, count] for site, count in self.ignored_sites.items()],
+            "findings": [asdict(finding) for finding in self.findings],
+        }
+
+    def merge(self, seen: dict[str, Any]) -> None:
+        """Add what another process's handler saw (:meth:`export`)."""
+        self.records += int(seen["records"])
+        self.ignored += int(seen["ignored"])
+        for kind, logger, call_site, count in seen["ignored_sites"]:
+            self.ignored_sites[(kind, logger, call_site)] += int(count)
+        self.findings.extend(Finding(**finding) for finding in seen["findings"])
+
 
 def _record_task_tokens(known: set[str]) -> Callable[[], None]:
     """Remember every task token moto's Step Functions issues; returns the undo."""
@@ -243,6 +267,8 @@ class LogAudit:
         self.loggers = (logging.getLogger(), logging.getLogger(MEDIAJOBS_LOGGER))
         self.root_level = logging.getLogger().level
         self.undo: Callable[[], None] = lambda: None
+        #: xdist workers whose records were merged here (0 without xdist)
+        self.workers = 0
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -267,8 +293,23 @@ class LogAudit:
             logger.removeHandler(self.handler)
         logging.getLogger().setLevel(self.root_level)
         self.undo()
+        # an xdist worker hands what it saw to the controller, which judges and reports the run
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKER_OUTPUT_KEY] = self.handler.export()
         if self.handler.findings and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist's controller: a worker finished; add its records and findings to the run's."""
+        seen = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if seen is None:
+            if error is None:
+                self.handler.findings.append(unaudited_worker(str(getattr(node, "gateway", node))))
+            return
+        self.workers += 1
+        self.handler.merge(seen)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         handler = self.handler
@@ -277,9 +318,11 @@ class LogAudit:
                 terminalreporter.write_line(
                     f"log audit: ignored {count}x {kind} from {logger!r} at {call_site}"
                 )
+        workers = f" in {self.workers} workers" if self.workers else ""
         if not handler.findings:
             terminalreporter.write_line(
-                f"log audit: {handler.records} log records scanned, no secret in a mediajobs log line"
+                f"log audit: {handler.records} log records scanned{workers},"
+                " no secret in a mediajobs log line"
                 f" ({handler.ignored} matches in test or sandbox lines ignored; -v lists them)"
             )
             return

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from aws_lambda_powertools import Logger
 
-from tests.support.log_audit import AuditHandler, find_secrets
+from tests.support.log_audit import ROOT, AuditHandler, find_secrets
 
 HEX64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 TOKEN = "0f3c1c9e-1c9a-4f1e-9a1b-2b3c4d5e6f70"
@@ -53,7 +57,8 @@ CLEAN_LINES = [
     "task token no longer valid",
     "a webhook secret is 'whsec_' followed by the base64 of at least 24 random bytes",
     "signature does not match the body",
-    f"request {uuid.uuid4()} took 12 ms",
+    # a fixed id: xdist workers must collect the same test ids
+    f"request {uuid.UUID(int=0x86EA7331347D4D4F96315D734154F36E)} took 12 ms",
     "GET https://b.s3.amazonaws.com/o.png (redacted) answered HTTP 403",
     'HTTP Request: GET https://api.prodvisual.com/v1/generations/abc "HTTP/1.1 200 OK"',
 ]
@@ -154,3 +159,57 @@ def test_powertools_keys_appended_to_the_logger_are_scanned() -> None:
     # Then the key the JSON line carries is found
     assert TOKEN in stream.getvalue()
     assert [f.kind for f in handler.findings] == ["Step Functions task token"]
+
+
+SECRET_IN_A_WORKER = """
+import logging
+
+def test_logs_a_key():
+    logging.getLogger("mediajobs").warning("calling with key local-dev-key")
+
+def test_logs_nothing():
+    pass
+"""
+
+
+def run_with_workers(tmp_path: Path, test_code: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_worker_logs.py").write_text(test_code)
+    environment = os.environ | {"PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "2",
+            "-p",
+            "tests.support.log_audit",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_secret_logged_in_an_xdist_worker_fails_the_run(tmp_path: Path) -> None:
+    # Given a run on two xdist workers where one test logs an API key through the mediajobs logger
+    # When it runs
+    done = run_with_workers(tmp_path, SECRET_IN_A_WORKER)
+    # Then the controller reports the worker's finding and the run fails, though every test passed
+    assert "2 passed" in done.stdout, done.stdout
+    assert "log audit FAILED: 1 secrets" in done.stdout, done.stdout
+    assert "test_worker_logs.py::test_logs_a_key" in done.stdout
+    assert "local-dev-key" not in done.stdout
+    assert done.returncode == 1
+
+
+def test_the_controller_counts_the_records_of_every_worker(tmp_path: Path) -> None:
+    done = run_with_workers(tmp_path, SECRET_IN_A_WORKER.replace("with key local-dev-key", "without a key"))
+    assert done.returncode == 0, done.stdout
+    assert "log records scanned in 2 workers, no secret" in done.stdout

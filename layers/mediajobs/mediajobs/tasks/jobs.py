@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediajobs.api.views import batch_view
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.batches.models import Batch
 from mediajobs.batches.results import ResultsWriter
@@ -227,6 +226,9 @@ def job_final(job: Job) -> None:
 
 def publish_batch_completed(batch: Batch, jobs: list[Job]) -> None:
     """``batch.completed`` to the batch's webhook (or the tenant's) and the event bus."""
+    # the API's view models are built only where a batch completes, not in every task's cold start
+    from mediajobs.api.views import batch_view  # noqa: PLC0415
+
     view = batch_view(batch, jobs)
     notifications.publish(
         "batch.completed",

@@ -12,7 +12,6 @@ import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-from mediajobs.api.views import present
 from mediajobs.aws import dynamodb_table, s3_client, sfn_client
 from mediajobs.config import get_settings
 from mediajobs.fetching import UrlPolicy
@@ -61,6 +60,10 @@ def http_client() -> httpx.Client:
 
 @functools.cache
 def notifier() -> Notifier:
+    # the API's view models are built only where a job notification is recorded, not at every
+    # task's cold start
+    from mediajobs.api.views import present  # noqa: PLC0415
+
     settings = get_settings()
     table = dynamodb_table(settings.jobs_table)
     jobs = JobService(

@@ -76,7 +76,7 @@ class ProductToVideo(BaseModel):
     examples put ``"<string>"`` there, not a UUID.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: UUID
     type: ProductToVideoType = ProductToVideoType.PRODUCT_ANYSHOT
@@ -99,7 +99,8 @@ class ProductToVideo(BaseModel):
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # built on first use: a function talks to one provider, and only its models are needed
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class GenImageRequest(_Request):

@@ -102,11 +102,12 @@ Quality = Annotated[int, Field(ge=1, le=100)]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # built on first use: a function talks to one provider, and only its models are needed
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 # -- requests ------------------------------------------------------------------------------------
