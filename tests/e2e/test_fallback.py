@@ -38,7 +38,8 @@ def creatify_creates(stack: LocalStack) -> int:
 def prodvisual_generations_of(stack: LocalStack, job_id: str) -> list[str]:
     assert stack.sandboxes is not None
     generations = stack.sandboxes.prodvisual.generations.values()
-    return [g.id for g in generations if g.spec.image_url.endswith(f"/p/{job_id}")]
+    # product links are signed: /p/<job id>.<stage>.<expiry>.<signature>
+    return [g.id for g in generations if f"/p/{job_id}." in g.spec.image_url]
 
 
 def test_given_the_first_provider_fails_every_generation_when_a_job_has_a_fallback_then_the_second_makes_it(
