@@ -608,6 +608,10 @@ def _quiet_metric_warnings() -> None:
         warnings.filterwarnings("ignore", message=message)
 
 
+#: set once a signal asked the process to stop (a start it cuts short is not an error)
+stopping = threading.Event()
+
+
 def _stop_on_signal(stack: LocalStack, console: list[JobConsole]) -> None:
     """Wait (in a thread of its own) for SIGTERM or SIGINT, stop the stack, and exit.
 
@@ -617,6 +621,7 @@ def _stop_on_signal(stack: LocalStack, console: list[JobConsole]) -> None:
     (an in-process Lambda cannot be interrupted), which frees every port.
     """
     received = signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    stopping.set()
     print(f"{signal.Signals(received).name}: stopping the local stack", file=sys.stderr, flush=True)
 
     def stop_everything() -> None:
@@ -669,9 +674,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         stack.start()
-    except OSError as exc:
-        print(f"error: the local stack could not start: {exc}", file=sys.stderr, flush=True)
-        return 1
+    except Exception as exc:
+        if stopping.is_set():
+            # a signal stopped the stack while it started: its thread ends the process (exit 0)
+            threading.Event().wait()
+        if isinstance(exc, OSError):
+            print(f"error: the local stack could not start: {exc}", file=sys.stderr, flush=True)
+            return 1
+        raise
     print(stack.describe(), flush=True)
     console.append(JobConsole(stack, sys.stdout).start())
     print(f"mediajobs local stack ready: {stack.api_url} (Ctrl-C to stop)", flush=True)
