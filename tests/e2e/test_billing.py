@@ -161,10 +161,15 @@ def test_usage_sums_the_tenants_final_jobs_and_credits_per_provider(
         )
     assert [j["status"] for j in [*jobs, creatify]] == ["succeeded"] * 3
 
-    answer = client.http.get("/v1/usage")
-
-    assert answer.status_code == 200, answer.text
-    usage = answer.json()
+    # usage counts a job once its cost is settled, just after it is final (NotifyClient)
+    deadline = time.monotonic() + 20
+    while True:
+        answer = client.http.get("/v1/usage")
+        assert answer.status_code == 200, answer.text
+        usage = answer.json()
+        if usage["jobs"] >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     by_provider = {p["provider"]: p for p in usage["providers"]}
     assert (usage["jobs"], usage["credits"]) == (3, 2)
     assert (by_provider["prodvisual"]["jobs"], by_provider["prodvisual"]["credits"]) == (2, 2)
