@@ -18,14 +18,10 @@ them. stdout is the JSON answer only; logs and errors go to stderr.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import boto3
-from botocore.exceptions import BotoCoreError
 
 LAYER = str(Path(__file__).resolve().parent.parent / "layers" / "mediajobs")
 if LAYER not in sys.path:
@@ -33,13 +29,10 @@ if LAYER not in sys.path:
 
 from mediajobs.billing.service import Billing  # noqa: E402 - after the path
 from mediajobs.billing.store import BudgetStore, BudgetStoreError  # noqa: E402
-from scripts.operator_output import logs_to_stderr, print_answer  # noqa: E402
+from scripts.operator_output import run_on_jobs_table  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _credits(value: str) -> float:
@@ -79,24 +72,7 @@ def run(args: argparse.Namespace, table: Table) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    with logs_to_stderr():
-        return _main(argv, os.environ if environ is None else environ)
-
-
-def _main(argv: Sequence[str] | None, environ: Mapping[str, str]) -> int:
-    args = parser().parse_args(argv)
-    table_name = args.table or environ.get("JOBS_TABLE")
-    if not table_name:
-        print("error: name the jobs table with --table or JOBS_TABLE", file=sys.stderr)
-        return EXIT_USAGE
-    dynamodb = boto3.resource("dynamodb", region_name=args.region, endpoint_url=args.endpoint_url)
-    try:
-        answer = run(args, dynamodb.Table(table_name))
-    except (BudgetStoreError, BotoCoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    print_answer(answer)
-    return 0
+    return run_on_jobs_table(argv, environ, parser=parser(), run=run, failures=(BudgetStoreError,))
 
 
 if __name__ == "__main__":
