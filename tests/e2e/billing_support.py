@@ -30,6 +30,15 @@ def generate_calls(stack: LocalStack) -> int:
     return sum(1 for r in stack.sandboxes.prodvisual.requests if r.endpoint == "generate")
 
 
+def generations_of(stack: LocalStack, job_ids: list[str]) -> int:
+    """ProdVisual generations made for these jobs (their product links are /p/<job id>.<...>):
+    unlike :func:`generate_calls`, not moved by other tests' jobs still in flight on the stack."""
+    assert stack.sandboxes is not None
+    links = tuple(f"/p/{job_id}." for job_id in job_ids)
+    generations = list(stack.sandboxes.prodvisual.generations.values())
+    return sum(1 for g in generations if any(link in g.spec.image_url for link in links))
+
+
 def set_budget(stack: LocalStack, tenant: str, *args: str) -> dict[str, Any]:
     """The operator script, as an operator runs it against the stack's AWS endpoint."""
     assert stack.runtime is not None
