@@ -266,6 +266,27 @@ def test_given_the_provider_answers_a_status_read_when_it_fails_again_then_the_u
     assert (stored.provider, stored.unreachable_since, stored.attempts) == (PRODVISUAL, clock(), [])
 
 
+def test_given_status_reads_failing_when_the_provider_sends_a_webhook_then_the_unreachable_clock_restarts(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    # Given status reads failed for most of the bound
+    job = submitted(pipeline, adapters, with_fallback(store, clock))
+    adapters[PRODVISUAL].on_fetch(server_error(), server_error())
+    pipeline.check(job.job_id, poll=True)
+    clock.advance(BOUND - 10)
+
+    # When the provider's verified webhook reports progress on the task, and reads fail past the bound
+    reported = pipeline.record_webhook_task(job.job_id, task(task_id="gen_1", status="processing"))
+    clock.advance(20)
+    step = pipeline.check(job.job_id, poll=True)
+
+    # Then the job still waits on ProdVisual: a provider that reports on its task is reachable
+    assert reported.unreachable_since is None
+    assert step.next == "await"
+    stored = store.get(job.job_id)
+    assert (stored.provider, stored.unreachable_since, stored.attempts) == (PRODVISUAL, clock(), [])
+
+
 def test_given_a_job_without_fallback_when_status_reads_fail_past_the_bound_then_it_keeps_polling(
     pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
 ) -> None:

@@ -594,8 +594,9 @@ class JobPipeline:
 
         ``call_key``: the task is the answer to the create call with this key (the call is then
         answered). A final task ends the call in flight, and with it its callback key.
-        ``answered``: the task is the provider's answer to our status read. Either answer resets
-        the unreachable clock (``unreachable_since``).
+        ``answered``: the task is the provider's answer to our status read or its verified webhook.
+        Either answer resets the unreachable clock (``unreachable_since``): a provider that
+        reports on the task is reachable, whatever its status endpoint says.
         """
         now = self.now()
 
@@ -635,7 +636,7 @@ class JobPipeline:
 
     def record_webhook_task(self, job_id: str, task: ProviderTask) -> Job:
         """A verified provider answer for the job's current task (webhook path)."""
-        return self._record(job_id, task)
+        return self._record(job_id, task, answered=True)
 
     # -- requests -------------------------------------------------------------------------------
 
