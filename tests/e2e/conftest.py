@@ -14,6 +14,8 @@ from local.sandboxes.common import Sandbox
 from local.stack import LocalStack, Timing
 
 FINAL = {"succeeded", "failed", "cancelled"}
+#: the e2e stack's FallbackUnreachableSeconds (the deployed default is 300)
+FALLBACK_UNREACHABLE_SECONDS = 8
 
 
 class Client:
@@ -54,7 +56,11 @@ def stack() -> Iterator[LocalStack]:
         timing=Timing(poll_initial_seconds=1, poll_max_seconds=4, job_deadline_seconds=600),
         # the burst suite (tests/reliability) proves the shared limiter against the sandbox's limit;
         # here the sandbox keeps its documented 60/min and a 429 takes the provider's Retry-After path
-        parameters={"ProdVisualRequestsPerMinute": "6000"},
+        parameters={
+            "ProdVisualRequestsPerMinute": "6000",
+            # a job with a fallback moves on after its provider stayed unreachable this long
+            "FallbackUnreachableSeconds": str(FALLBACK_UNREACHABLE_SECONDS),
+        },
     ) as s:
         s.add_api_key("other-tenant-key", "other-tenant")
         yield s

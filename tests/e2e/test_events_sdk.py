@@ -8,13 +8,14 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
 from standardwebhooks import Webhook
 
 from mediajobs.notifications.signing import generate_secret, webhook_id
-from mediajobs_client import AsyncClient, Client, JobEvent, NotFoundError
+from mediajobs_client import AsyncClient, Client, JobEvent, NotFoundError, RetryPolicy
 from tests.e2e.conftest import fast_sandboxes
 from tests.e2e.test_cli import mediajobs
 from tests.e2e.test_client_webhooks import execution_status, final_job, notify, settled, store
@@ -75,6 +76,100 @@ def test_the_async_client_follows_the_same_events(stack: LocalStack, shop: Sampl
 
     assert [e.sequence for e in events] == list(range(1, count + 1))
     assert events[-1].status == "succeeded"
+
+
+class CountingTransport(httpx.BaseTransport):
+    """The SDK's real transport, counting the API paths it requests (and failing some on demand)."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.refuse = refuse
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if self.refuse is not None and request.url.path.endswith(self.refuse):
+            raise httpx.ConnectError("refused by the test", request=request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_jobs_wait_follows_the_event_feed_and_reads_the_job_once(stack: LocalStack, shop: SampleShop) -> None:
+    _, key = fresh_key(stack, generate_secret())
+    transport = CountingTransport()
+    with Client(stack.api_url, key, transport=transport) as client, fast_sandboxes(stack):
+        accepted = client.jobs.create(
+            provider="prodvisual", product={"image_url": shop.url("product.png")}, options={"style": "mockup"}
+        )
+        transport.paths.clear()
+
+        job = client.jobs.wait(accepted.job_id, timeout=90)
+
+    assert job.status == "succeeded"
+    assert len(job.outputs) == 1
+    assert transport.paths.count(f"/v1/jobs/{accepted.job_id}") == 1
+    assert transport.paths.count(f"/v1/jobs/{accepted.job_id}/events") >= 1
+    assert transport.paths[-1] == f"/v1/jobs/{accepted.job_id}"
+
+
+def test_jobs_wait_polls_the_job_when_the_event_feed_cannot_be_reached(
+    stack: LocalStack, shop: SampleShop
+) -> None:
+    _, key = fresh_key(stack, generate_secret())
+    transport = CountingTransport(refuse="/events")
+    with (
+        Client(stack.api_url, key, transport=transport, retry=RetryPolicy(max_retries=0)) as client,
+        fast_sandboxes(stack),
+    ):
+        accepted = client.jobs.create(
+            provider="prodvisual", product={"image_url": shop.url("product.png")}, options={"style": "mockup"}
+        )
+        transport.paths.clear()
+
+        job = client.jobs.wait(accepted.job_id, timeout=90, poll_interval=0.2, max_poll_interval=1.0)
+
+    assert job.status == "succeeded"
+    assert transport.paths.count(f"/v1/jobs/{accepted.job_id}/events") == 1
+    assert transport.paths.count(f"/v1/jobs/{accepted.job_id}") >= 2
+
+
+class AsyncCountingTransport(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_the_async_jobs_wait_follows_the_event_feed_and_reads_the_job_once(
+    stack: LocalStack, shop: SampleShop
+) -> None:
+    _, key = fresh_key(stack, generate_secret())
+    transport = AsyncCountingTransport()
+
+    async def run() -> tuple[str, str]:
+        async with AsyncClient(stack.api_url, key, transport=transport) as client:
+            accepted = await client.jobs.create(
+                provider="prodvisual",
+                product={"image_url": shop.url("product.png")},
+                options={"style": "mockup"},
+            )
+            transport.paths.clear()
+            return accepted.job_id, (await client.jobs.wait(accepted.job_id, timeout=90)).status
+
+    with fast_sandboxes(stack):
+        job_id, status = asyncio.run(run())
+
+    assert status == "succeeded"
+    assert transport.paths.count(f"/v1/jobs/{job_id}") == 1
+    assert transport.paths.count(f"/v1/jobs/{job_id}/events") >= 1
 
 
 def test_the_sdk_lists_a_failed_delivery_and_replays_it_to_a_receiver_that_recovered(

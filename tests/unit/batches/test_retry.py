@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -12,14 +14,18 @@ from botocore.exceptions import ClientError
 
 from mediajobs.api.views import batch_view
 from mediajobs.batches.models import Batch
+from mediajobs.batches.runner import BatchRunner
 from mediajobs.batches.service import BatchService
 from mediajobs.batches.store import BatchStore
+from mediajobs.config import Settings
 from mediajobs.errors import ConflictError
 from mediajobs.jobs.models import ErrorInfo, Job, JobStatus
+from mediajobs.jobs.pipeline import JobPipeline
+from mediajobs.jobs.product_links import ProductLinks
 from mediajobs.jobs.store import JobStore
 from tests.support.aws import REGION
 from tests.unit.jobs.conftest import table_name  # noqa: F401 - the moto table fixture
-from tests.unit.jobs.fakes import START, FakeClock, new_job
+from tests.unit.jobs.fakes import START, FakeAdapters, FakeClock, FakeSfn, new_job
 
 
 @dataclass
@@ -90,7 +96,7 @@ def close_round(world: World, batch_id: str) -> Batch:
     for job_id in batch.job_ids:
         assert world.jobs.get(job_id).status.final
         world.batches.mark_done(batch_id, job_id, batch.round)
-    assert world.batches.complete(batch_id, START)
+    assert world.batches.complete(batch_id, START, batch.round)
     closed = world.batches.find(batch_id)
     assert closed is not None
     return closed
@@ -188,3 +194,91 @@ def test_given_a_completed_batch_when_viewed_then_its_outcome_follows_its_items(
 
     assert view.outcome == outcome
     assert view.results is None  # no presigner, and no manifest written yet
+
+
+# --- a closer of the previous round racing the retry ------------------------------------------------
+
+
+class RetryBeforeClosing(BatchStore):
+    """A batch store whose first ``complete`` lets ``retry`` run just before it writes: a closer
+    that counted every job of a round done, and a client retry that opens the next round
+    between that count and the closer's write."""
+
+    def __init__(self, table: Any, retry: Callable[[], object]) -> None:
+        super().__init__(table)
+        self.retry = retry
+        self.retried = False
+
+    def complete(self, batch_id: str, now: datetime, round_: int) -> bool:
+        if not self.retried:
+            self.retried = True
+            self.retry()
+        return super().complete(batch_id, now, round_)
+
+
+def runner_on(world: World, batches: BatchStore, completed: list[Batch]) -> BatchRunner:
+    settings = Settings(jobs_table=world.jobs._table.name, media_bucket="unused")
+    clock = FakeClock()
+    pipeline = JobPipeline(
+        store=world.jobs,
+        adapters=FakeAdapters(),
+        settings=settings,
+        clock=clock,
+        links=ProductLinks(key=lambda: b"k", max_seconds=60, clock=clock),
+    )
+    return BatchRunner(
+        pipeline=pipeline,
+        batches=batches,
+        sfn=FakeSfn(),  # type: ignore[arg-type]
+        job_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:job",
+        prodvisual=lambda: None,  # type: ignore[arg-type,return-value]
+        archiver=lambda: None,  # type: ignore[arg-type,return-value]
+        on_batch_completed=lambda batch, _jobs: completed.append(batch),
+    )
+
+
+@pytest.mark.parametrize("closer", ["close_step", "late_job_finished"])
+def test_given_a_closer_of_the_last_round_when_a_retry_opens_the_next_before_it_writes_then_it_stays_open(
+    world: World, closer: str
+) -> None:
+    # Given a completed batch with two failed items, and a late closer of that round (its Close
+    # step, or a job's end handled twice) that has counted every job done
+    batch = closed_batch(world, [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.FAILED])
+    completed: list[Batch] = []
+    table = world.jobs._table
+    batches = RetryBeforeClosing(table, lambda: world.service.retry("tenant-a", batch.batch_id))
+    runner = runner_on(world, batches, completed)
+
+    # When the retry opens round 1 between the closer's count and its write
+    if closer == "close_step":
+        closed = runner.close_if_done(batch.batch_id)
+    else:
+        closed = runner.close_if_done(batch.batch_id, finished_job_id=batch.job_ids[0])
+
+    # Then round 1 stays running with its two new jobs queued, and no batch.completed is sent
+    assert batches.retried
+    assert not closed
+    reopened = world.batches.find(batch.batch_id)
+    assert reopened is not None
+    assert (reopened.status, reopened.round, reopened.completed_at) == ("running", 1, None)
+    assert [world.jobs.get(i).status for i in reopened.job_ids[1:]] == [JobStatus.QUEUED] * 2
+    assert completed == []
+
+    # And round 1 closes once its own jobs are final, notified once for that round
+    for job_id in reopened.job_ids[1:]:
+        finish(world, job_id, JobStatus.SUCCEEDED)
+        runner.job_finished(world.jobs.get(job_id))
+    final = world.batches.find(batch.batch_id)
+    assert final is not None
+    assert (final.status, final.round) == ("completed", 1)
+    assert [(b.round, b.status) for b in completed] == [(1, "completed")]
+
+
+def test_given_a_reopened_batch_when_the_previous_round_is_completed_then_the_write_is_refused(
+    world: World,
+) -> None:
+    batch = closed_batch(world, [JobStatus.FAILED])
+    world.service.retry("tenant-a", batch.batch_id)
+
+    assert not world.batches.complete(batch.batch_id, START, 0)
+    assert world.batches.complete(batch.batch_id, START, 1)

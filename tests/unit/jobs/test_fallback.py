@@ -16,7 +16,7 @@ from mediajobs.jobs.requests import JobRequest
 from mediajobs.jobs.service import spec_from_request
 from mediajobs.jobs.store import JobStore
 from mediajobs.providers.base import ProviderName, TaskState
-from tests.unit.jobs.fakes import FakeAdapters, FakeClock, new_job, permanent, task
+from tests.unit.jobs.fakes import FakeAdapters, FakeClock, completed, new_job, permanent, task
 
 CREATIFY = ProviderName.CREATIFY
 PRODVISUAL = ProviderName.PRODVISUAL
@@ -189,6 +189,184 @@ def test_given_a_job_without_fallback_when_the_provider_answers_5xx_then_the_tas
         pipeline.submit(job.job_id)
 
     assert store.get(job.job_id).unreachable_since is None
+
+
+def unreachable(kind: ErrorKind) -> RetryableProviderError:
+    """A status read that got no answer of ``kind`` (5xx, refused connection, timeout)."""
+    return RetryableProviderError(
+        provider="prodvisual", kind=kind, provider_code=kind.value, provider_message="no answer"
+    )
+
+
+def submitted(pipeline: JobPipeline, adapters: FakeAdapters, job: Job, task_id: str = "gen_1") -> Job:
+    """The job once ProdVisual took its create call (a running generation ``task_id``)."""
+    adapters[PRODVISUAL].on_start(task(task_id=task_id))
+    assert pipeline.submit(job.job_id).next == "await"
+    return pipeline.store.get(job.job_id)
+
+
+@pytest.mark.parametrize("kind", [ErrorKind.SERVER_ERROR, ErrorKind.CONNECTION, ErrorKind.TIMEOUT])
+def test_given_status_reads_that_get_no_answer_past_the_bound_when_polled_then_the_job_falls_back(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock, kind: ErrorKind
+) -> None:
+    # Given ProdVisual took the create call, then stops answering status reads
+    job = submitted(pipeline, adapters, with_fallback(store, clock))
+    adapters[PRODVISUAL].on_fetch(unreachable(kind), unreachable(kind), unreachable(kind))
+
+    # When the job polls before, near and at the bound
+    first = pipeline.check(job.job_id, poll=True)
+    clock.advance(BOUND - 10)
+    second = pipeline.check(job.job_id, poll=True)
+    clock.advance(10)
+    third = pipeline.check(job.job_id, poll=True)
+
+    # Then it waits (never past the bound), and then moves to Creatify with the attempt kept
+    assert first.next == "await"
+    assert 1 <= first.wait_seconds <= BOUND
+    assert second == Step("await", 10)
+    assert third == Step("fallback")
+    moved = store.get(job.job_id)
+    assert (moved.status, moved.provider, moved.task, moved.unreachable_since) == (
+        JobStatus.RUNNING,
+        CREATIFY,
+        None,
+        None,
+    )
+    (attempt,) = moved.attempts
+    assert (attempt.provider, attempt.outcome, attempt.task_ids) == (
+        PRODVISUAL,
+        "provider_unavailable",
+        ["gen_1"],
+    )
+    assert attempt.message is not None
+    assert f"unreachable for {BOUND} s" in attempt.message
+    assert moved.timeline[-1].detail == "prodvisual provider_unavailable; fallback to creatify"
+    assert adapters[CREATIFY].count("start") == 0  # the next Submit state makes the Creatify task
+
+
+def test_given_the_provider_answers_a_status_read_when_it_fails_again_then_the_unreachable_clock_restarts(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    # Given status reads failed for most of the bound, then one was answered
+    job = submitted(pipeline, adapters, with_fallback(store, clock))
+    adapters[PRODVISUAL].on_fetch(server_error(), task(task_id="gen_1", status="processing"), server_error())
+    pipeline.check(job.job_id, poll=True)
+    clock.advance(BOUND - 10)
+    answered = pipeline.check(job.job_id, poll=True)
+    assert answered.next == "await"
+    assert store.get(job.job_id).unreachable_since is None
+
+    # When reads fail again past the first failure's bound
+    clock.advance(20)
+    step = pipeline.check(job.job_id, poll=True)
+
+    # Then the job still waits on ProdVisual: the clock started again at the new failure
+    assert step.next == "await"
+    stored = store.get(job.job_id)
+    assert (stored.provider, stored.unreachable_since, stored.attempts) == (PRODVISUAL, clock(), [])
+
+
+def test_given_status_reads_failing_when_the_provider_sends_a_webhook_then_the_unreachable_clock_restarts(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    # Given status reads failed for most of the bound
+    job = submitted(pipeline, adapters, with_fallback(store, clock))
+    adapters[PRODVISUAL].on_fetch(server_error(), server_error())
+    pipeline.check(job.job_id, poll=True)
+    clock.advance(BOUND - 10)
+
+    # When the provider's verified webhook reports progress on the task, and reads fail past the bound
+    reported = pipeline.record_webhook_task(job.job_id, task(task_id="gen_1", status="processing"))
+    clock.advance(20)
+    step = pipeline.check(job.job_id, poll=True)
+
+    # Then the job still waits on ProdVisual: a provider that reports on its task is reachable
+    assert reported.unreachable_since is None
+    assert step.next == "await"
+    stored = store.get(job.job_id)
+    assert (stored.provider, stored.unreachable_since, stored.attempts) == (PRODVISUAL, clock(), [])
+
+
+def test_given_a_job_without_fallback_when_status_reads_fail_past_the_bound_then_it_keeps_polling(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    job = submitted(pipeline, adapters, store.create(new_job(uuid.uuid4().hex, PRODVISUAL, now=clock())))
+    adapters[PRODVISUAL].on_fetch(*(server_error() for _ in range(4)))
+
+    steps = []
+    for _ in range(4):
+        steps.append(pipeline.check(job.job_id, poll=True))
+        clock.advance(BOUND)
+
+    assert [s.next for s in steps] == ["await"] * 4
+    stored = store.get(job.job_id)
+    assert (stored.status, stored.error, stored.unreachable_since) == (JobStatus.RUNNING, None, None)
+
+
+def test_given_a_create_call_still_unanswered_when_status_reads_fail_past_the_bound_then_nothing_moves(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    # Given a running task and a create call of the job that got no answer (it may have made a task)
+    job = submitted(pipeline, adapters, with_fallback(store, clock))
+    call = ProviderCall(kind="advance", key="k" * 24, started_at=clock())
+    store.update(job.job_id, lambda j: j.model_copy(update={"call": call}))
+    adapters[PRODVISUAL].on_fetch(server_error(), server_error())
+
+    # When status reads fail for longer than the bound
+    pipeline.check(job.job_id, poll=True)
+    clock.advance(BOUND * 2)
+    step = pipeline.check(job.job_id, poll=True)
+
+    # Then the job neither moves to Creatify nor fails: it keeps waiting
+    assert step.next == "await"
+    stored = store.get(job.job_id)
+    assert (stored.status, stored.provider, stored.attempts) == (JobStatus.RUNNING, PRODVISUAL, [])
+
+
+def test_given_a_task_known_to_be_final_when_its_status_read_fails_then_the_job_goes_on_without_falling_back(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    job = submitted(pipeline, adapters, with_fallback(store, clock))
+    pipeline.record_webhook_task(job.job_id, completed(task_id="gen_1"))
+    store.update(job.job_id, lambda j: j.model_copy(update={"unreachable_since": clock()}))
+    clock.advance(BOUND * 2)
+    adapters[PRODVISUAL].on_fetch(server_error())
+
+    step = pipeline.check(job.job_id, poll=True)
+
+    assert step == Step("archive")
+    assert store.get(job.job_id).provider is PRODVISUAL
+
+
+def test_given_a_fallback_on_the_same_provider_when_the_abandoned_tasks_answer_arrives_then_nothing_changes(
+    pipeline: JobPipeline, adapters: FakeAdapters, store: JobStore, clock: FakeClock
+) -> None:
+    # Given a ProdVisual job whose fallback is ProdVisual again (another style), moved on after
+    # its first generation's status reads went unanswered past the bound
+    job = store.create(
+        new_job(uuid.uuid4().hex, PRODVISUAL, now=clock()).model_copy(update={"attempt_started_at": clock()})
+    )
+    spec = job.spec.model_copy(
+        update={"fallback": [FallbackSpec(provider=PRODVISUAL, options={"style": "studio"})]}
+    )
+    store.update(job.job_id, lambda j: j.model_copy(update={"spec": spec}))
+    job = submitted(pipeline, adapters, job)
+    adapters[PRODVISUAL].on_fetch(server_error(), server_error())
+    pipeline.check(job.job_id, poll=True)
+    clock.advance(BOUND)
+    assert pipeline.check(job.job_id, poll=True) == Step("fallback")
+
+    # When the abandoned generation's answer arrives late, before and after the new one exists
+    before = pipeline.record_webhook_task(job.job_id, completed(task_id="gen_1"))
+    job = submitted(pipeline, adapters, job, task_id="gen_2")
+    after = pipeline.record_task(job.job_id, completed(task_id="gen_1"))
+
+    # Then neither is recorded on the new attempt
+    assert before.task is None
+    assert after.task == task(task_id="gen_2")
+    assert (after.status, after.spec.options) == (JobStatus.RUNNING, {"style": "studio"})
+    assert [t.task_id for t in after.tasks] == ["gen_1", "gen_2"]
+    assert [t.state for t in after.tasks] == [TaskState.RUNNING, TaskState.RUNNING]
 
 
 def test_given_mark_failed_ran_twice_when_its_first_run_moved_the_job_then_the_second_changes_nothing(

@@ -93,3 +93,27 @@ def accepted(job_id: str = "job-1") -> httpx.Response:
     return httpx.Response(
         202, json={"job_id": job_id, "status": "queued", "links": {"self": f"/v1/jobs/{job_id}"}}
     )
+
+
+def event(sequence: int, status: str, *, final: bool = False) -> dict[str, Any]:
+    return {
+        "job_id": "job-1",
+        "sequence": sequence,
+        "status": status,
+        "stage": None,
+        "detail": None,
+        "at": "2026-12-04T10:00:00Z",
+        "final": final,
+    }
+
+
+def stream(*events: dict[str, Any], end: bool = False) -> httpx.Response:
+    """An events answer as the API writes it (``text/event-stream``, ``end`` after the final one)."""
+    lines = ["retry: 1000", ""]
+    for e in events:
+        lines += [f"id: {e['sequence']}", "event: job.progress", f"data: {json.dumps(e)}", ""]
+    if end:
+        lines += [f"id: {events[-1]['sequence'] if events else 0}", "event: end", "data: {}", ""]
+    return httpx.Response(
+        200, text="\n".join(lines) + "\n", headers={"Content-Type": "text/event-stream; charset=utf-8"}
+    )

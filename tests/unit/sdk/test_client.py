@@ -23,7 +23,18 @@ from mediajobs_client import (
     ValidationError,
     WaitTimeoutError,
 )
-from tests.unit.sdk.conftest import API_KEY, BASE_URL, Script, Sleeps, accepted, error, job, make_client
+from tests.unit.sdk.conftest import (
+    API_KEY,
+    BASE_URL,
+    Script,
+    Sleeps,
+    accepted,
+    error,
+    event,
+    job,
+    make_client,
+    stream,
+)
 
 
 def page(ids: list[str], cursor: str | None) -> httpx.Response:
@@ -92,7 +103,9 @@ def test_an_error_answer_is_raised_as_its_exception_with_status_code_message_and
         assert raised.value.message == "teapot"
 
 
-def test_wait_reports_each_change_once_and_returns_the_final_job(sleeps: Sleeps) -> None:
+def test_wait_without_the_event_feed_polls_reports_each_change_once_and_returns_the_final_job(
+    sleeps: Sleeps,
+) -> None:
     task = {
         "stage": "generate",
         "provider_job_id": "gen_1",
@@ -109,6 +122,7 @@ def test_wait_reports_each_change_once_and_returns_the_final_job(sleeps: Sleeps)
     }
     script = Script(
         httpx.Response(200, json=job(status="queued")),
+        error(404, "not_found"),  # an API without the event feed
         httpx.Response(200, json=job(status="running", stage="generate", provider_jobs=[task])),
         httpx.Response(200, json=job(status="running", stage="generate", provider_jobs=[task])),
         httpx.Response(
@@ -133,7 +147,8 @@ def test_wait_reports_each_change_once_and_returns_the_final_job(sleeps: Sleeps)
         ("running", "processing", 40.0),
         ("succeeded", "processing", None),
     ]
-    assert len(sleeps) == 4
+    assert [r.url.path for r in script.requests].count("/v1/jobs/job-1/events") == 1
+    assert len(sleeps) == 3
     assert sleeps[0] < sleeps[-1]  # the polls back off
 
 
@@ -161,7 +176,12 @@ def output(data: bytes, sha256: str | None = None) -> dict[str, Any]:
 
 def test_run_downloads_every_output_once_its_hash_matches(sleeps: Sleeps, tmp_path: Path) -> None:
     succeeded = job(status="succeeded", outputs=[output(MEDIA)])
-    script = Script(accepted(), httpx.Response(200, json=succeeded), httpx.Response(200, content=MEDIA))
+    script = Script(
+        accepted(),
+        stream(event(1, "succeeded", final=True), end=True),
+        httpx.Response(200, json=succeeded),
+        httpx.Response(200, content=MEDIA),
+    )
     client = make_client(script, sleeps)
 
     result = client.jobs.run(
@@ -173,7 +193,7 @@ def test_run_downloads_every_output_once_its_hash_matches(sleeps: Sleeps, tmp_pa
 
     assert result.files == [tmp_path / "job-1-image.png"]
     assert result.files[0].read_bytes() == MEDIA
-    download = script.requests[2]
+    download = script.requests[3]
     assert "authorization" not in download.headers  # the API key never goes to the storage URL
 
 

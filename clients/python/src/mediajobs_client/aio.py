@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import httpx
 
-from mediajobs_client import _core, errors
+from mediajobs_client import _core, _waiting, errors
 from mediajobs_client.client import RunResult
 from mediajobs_client.models import (
     Batch,
@@ -272,22 +272,32 @@ class AsyncJobs:
         poll_interval: float = 0.5,
         max_poll_interval: float = 5.0,
     ) -> Job:
-        deadline = time.monotonic() + timeout
-        backoff = _core.Backoff(poll_interval, max_poll_interval)
-        seen: tuple[Any, ...] | None = None
-        while True:
+        """Like ``Client.jobs.wait``: follows the event feed, polls the job if the feed fails."""
+        wait = _waiting.JobWait(
+            job_id, timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+        )
+
+        async def read() -> Job:
             job = await self.get(job_id)
-            if _core.observed(job) != seen:
-                seen = _core.observed(job)
+            if on_update is not None and wait.changed(job):
                 await _notify(on_update, job)
-            if job.final:
+            return job
+
+        if on_update is not None and (job := await read()).final:
+            return job
+        while (call := wait.events_call()) is not None:
+            try:
+                news = wait.take_events(await self._client.request(call))
+            except _waiting.STREAM_ERRORS:
+                wait.stream_broke()
+                break
+            if news and on_update is not None and not wait.final_seen and (job := await read()).final:
                 return job
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise errors.WaitTimeoutError(
-                    f"job {job_id} is still {job.status} after {timeout:g} s", code="wait_timeout"
-                )
-            await self._client._sleep(backoff.next(remaining))
+            if pause := wait.pause_after_events(news):
+                await self._client._sleep(pause)
+        while not (job := await read()).final:
+            await self._client._sleep(wait.poll_delay(job))
+        return job
 
     async def run(
         self,

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 import httpx
 
-from mediajobs_client import _core, errors
+from mediajobs_client import _core, _waiting, errors
 from mediajobs_client.models import (
     Batch,
     BatchAccepted,
@@ -280,27 +280,40 @@ class Jobs:
         poll_interval: float = 0.5,
         max_poll_interval: float = 5.0,
     ) -> Job:
-        """Poll until the job is final (succeeded, failed or cancelled) and return it.
+        """Wait until the job is final (succeeded, failed or cancelled) and return it.
 
-        ``on_update`` gets the job on the first poll and whenever its status, stage, provider
-        status or progress changed. Raises ``WaitTimeoutError`` after ``timeout`` seconds.
+        Follows the job's event feed (``GET /v1/jobs/{id}/events``, each request held up to 10 s)
+        until its final event, then reads the job once; if the feed is unavailable or breaks, it
+        polls ``GET /v1/jobs/{id}`` every ``poll_interval`` seconds, backing off to
+        ``max_poll_interval``. ``on_update`` gets the job at the start and whenever its status,
+        stage, provider status or progress changed (the job is read again after each new event).
+        Raises ``WaitTimeoutError`` after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        backoff = _core.Backoff(poll_interval, max_poll_interval)
-        seen: tuple[Any, ...] | None = None
-        while True:
+        wait = _waiting.JobWait(
+            job_id, timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+        )
+
+        def read() -> Job:
             job = self.get(job_id)
-            if on_update is not None and _core.observed(job) != seen:
-                seen = _core.observed(job)
+            if on_update is not None and wait.changed(job):
                 on_update(job)
-            if job.final:
+            return job
+
+        if on_update is not None and (job := read()).final:
+            return job
+        while (call := wait.events_call()) is not None:
+            try:
+                news = wait.take_events(self._client.request(call))
+            except _waiting.STREAM_ERRORS:
+                wait.stream_broke()
+                break
+            if news and on_update is not None and not wait.final_seen and (job := read()).final:
                 return job
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise errors.WaitTimeoutError(
-                    f"job {job_id} is still {job.status} after {timeout:g} s", code="wait_timeout"
-                )
-            self._client._sleep(backoff.next(remaining))
+            if pause := wait.pause_after_events(news):
+                self._client._sleep(pause)
+        while not (job := read()).final:
+            self._client._sleep(wait.poll_delay(job))
+        return job
 
     def run(
         self,

@@ -104,7 +104,11 @@ class BatchRunner:
         self.close_if_done(job.batch_id, finished_job_id=job.job_id)
 
     def close_if_done(self, batch_id: str, finished_job_id: str | None = None) -> bool:
-        """Count a finished job (cheap, one write) or, from the Close step, recount every job."""
+        """Count a finished job (cheap, one write) or, from the Close step, recount every job.
+
+        The count is of the round read first; it closes that round only (a retry may open the
+        next one meanwhile: see :meth:`BatchStore.complete`).
+        """
         batch = self.batches.find(batch_id)
         if batch is None:
             return False
@@ -120,11 +124,14 @@ class BatchRunner:
                     done = self.batches.mark_done(batch_id, job.job_id, batch.round)
         if done < len(batch.job_ids):
             return False
-        if self.batches.complete(batch_id, self.pipeline.now()):
-            logger.info("batch completed", extra={"batch_id": batch_id})
+        if self.batches.complete(batch_id, self.pipeline.now(), batch.round):
+            logger.info("batch completed", extra={"batch_id": batch_id, "round": batch.round})
+        refreshed = self.batches.find(batch_id) or batch
+        if refreshed.round != batch.round or refreshed.status != "completed":
+            # a retry opened the next round after this one was counted: that round closes itself
+            return False
         # every time, not only the first: the notification is idempotent per batch, and a
         # failure right after complete() must not lose it
-        refreshed = self.batches.find(batch_id) or batch
         self.on_batch_completed(refreshed, self.jobs.find_many(refreshed.job_ids))
         return True
 

@@ -90,15 +90,21 @@ class BatchStore:
             ExpressionAttributeValues={":round": round_},
         )
 
-    def complete(self, batch_id: str, now: datetime) -> bool:
-        """Mark the batch completed once; ``True`` for the caller that did."""
+    def complete(self, batch_id: str, now: datetime, round_: int) -> bool:
+        """Mark the batch's round ``round_`` completed once; ``True`` for the caller that did.
+
+        The round is part of the condition: a closer that counted every job of a round done
+        must not close the next one, which a retry may have opened (and not yet filled with its
+        new jobs) between the count and this write.
+        """
+        same_round = "#r = :round OR attribute_not_exists(#r)" if round_ == 0 else "#r = :round"
         try:
             self._table.update_item(
                 Key={"pk": f"BATCH#{batch_id}", "sk": "BATCH"},
                 UpdateExpression="SET #s = :done, completed_at = :now",
-                ConditionExpression="#s <> :done",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":done": "completed", ":now": now.isoformat()},
+                ConditionExpression=f"#s <> :done AND ({same_round})",
+                ExpressionAttributeNames={"#s": "status", "#r": "round"},
+                ExpressionAttributeValues={":done": "completed", ":now": now.isoformat(), ":round": round_},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":

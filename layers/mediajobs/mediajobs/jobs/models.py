@@ -100,6 +100,12 @@ class Attempt(_Record):
     ended_at: datetime | None = None
     outcome: str | None = None
     message: str | None = None
+    #: the provider tasks this attempt made: a late answer naming one of them is the abandoned
+    #: attempt's, even when a later attempt runs on the same provider
+    task_ids: list[str] = Field(default_factory=list)
+
+    def made(self, task: ProviderTask) -> bool:
+        return task.provider is self.provider and task.task_id in self.task_ids
 
 
 class JobSpec(_Record):
@@ -172,8 +178,9 @@ class Job(_Record):
     retried_from: str | None = None
     #: the providers tried before the current one (empty: no fallback happened)
     attempts: list[Attempt] = Field(default_factory=list)
-    #: when the current provider first answered a create call with a retryable error (or could
-    #: not be reached) since its last answer: a fallback waits ``fallback_unreachable_seconds``
+    #: when the current provider first answered a create call or a status read with a server
+    #: error (or could not be reached) since its last answer: a job with a fallback moves on after
+    #: ``fallback_unreachable_seconds``
     unreachable_since: datetime | None = None
     #: when the current provider's attempt began (the job's creation for the first one)
     attempt_started_at: datetime | None = None

@@ -73,9 +73,13 @@ PERMANENT_CODES = {
 #: or the job's own deadline: another provider would not change those)
 FALLBACK_CODES = frozenset({"provider_failed", "provider_insufficient_credits", "provider_unavailable"})
 
-#: retryable errors that say the provider is unreachable (a 429 is the provider pacing us, and a
-#: timeout leaves the create call unanswered: neither counts)
+#: retryable errors of a create call that say the provider is unreachable (a 429 is the provider
+#: pacing us, and a timeout leaves the create call unanswered: neither counts)
 UNREACHABLE_KINDS = frozenset({ErrorKind.SERVER_ERROR, ErrorKind.CONNECTION})
+
+#: the same for a status read: it makes nothing at the provider, so a read that times out is one
+#: more unanswered request, not a task that may exist
+POLL_UNREACHABLE_KINDS = UNREACHABLE_KINDS | {ErrorKind.TIMEOUT}
 
 #: how a state machine error name (Catch) becomes a job error code
 STATE_ERROR_CODES = {
@@ -201,10 +205,31 @@ class JobPipeline:
             return Step("await", _wake_before(exc.retry_after or 0.0))
         except RetryableProviderError as exc:
             logger.warning("provider status unavailable, waiting", extra={"job_id": job_id, "kind": exc.kind})
-            return self._await(job)
+            return self._poll_unanswered(job, current, exc)
         except PermanentProviderError as exc:
             return self.fail_or_fall_back(job_id, error_from_provider(exc))
-        return self._record(job_id, task)
+        return self._record(job_id, task, answered=True)
+
+    def _poll_unanswered(self, job: Job, polled: ProviderTask, exc: RetryableProviderError) -> Job | Step:
+        """A status read got no answer: wait and read again, or move on once it has been too long.
+
+        A task already known to be final is routed as it is (reading it again changes nothing).
+        A job with a fallback whose provider stays unreachable past the bound moves on, unless a
+        create call of the job is unanswered (:meth:`fall_back` refuses those). Other jobs keep
+        reading at the usual interval until their deadline.
+        """
+        if polled.state.final:
+            return job
+        await_step = self._await(job)
+        if job.call is not None and not job.call.answered:
+            return await_step
+        waited = self._unreachable(job, exc, POLL_UNREACHABLE_KINDS)
+        if waited is None:
+            return await_step
+        if isinstance(waited, Step):
+            return waited
+        left = math.ceil(self.settings.fallback_unreachable_seconds - waited)
+        return Step("await", max(1, min(await_step.wait_seconds, left)))
 
     def advance(self, job_id: str) -> Step:
         job = self.store.get(job_id)
@@ -291,6 +316,11 @@ class JobPipeline:
                 ended_at=now,
                 outcome=error.code,
                 message=error.message,
+                task_ids=[
+                    t.task_id
+                    for t in job.tasks
+                    if t.provider is job.provider and not any(a.made(t) for a in job.attempts)
+                ],
             )
             spec = job.spec.model_copy(
                 update={"provider": following.provider, "options": following.options, "fallback": rest}
@@ -324,13 +354,16 @@ class JobPipeline:
             )
         return bool(moved)
 
-    def _unreachable(self, job: Job, exc: RetryableProviderError, step: str) -> Step | None:
-        """A create call found the provider unreachable: wait, or fall back once it has been too long.
+    def _unreachable(
+        self, job: Job, exc: RetryableProviderError, kinds: frozenset[ErrorKind] = UNREACHABLE_KINDS
+    ) -> Step | float | None:
+        """A request found the provider unreachable: the seconds since it last answered, or the
+        fallback's step once that is longer than ``fallback_unreachable_seconds``.
 
-        Only jobs with a fallback wait here (in the state machine's Wait state, growing with the
-        time already waited); others keep the Task's own Retry.
+        ``None`` when the error does not count (a job without a fallback, a kind outside
+        ``kinds``, a provider asking us to come back later): the caller waits its usual way.
         """
-        if not job.spec.fallback or exc.kind not in UNREACHABLE_KINDS or exc.retry_after is not None:
+        if not job.spec.fallback or exc.kind not in kinds or exc.retry_after is not None:
             return None
         job_id, now = job.job_id, self.now()
         job = self.store.update(
@@ -347,7 +380,19 @@ class JobPipeline:
             error = error_from_provider(exc)
             message = f"{job.provider.value} stayed unreachable for {math.floor(waited)} s: {error.message}"
             return self.fail_or_fall_back(job_id, error.model_copy(update={"message": message[:1000]}))
-        return Step(step, max(1, min(15, math.ceil(waited) or 1, math.ceil(bound - waited))))
+        return waited
+
+    def _create_unreachable(self, job: Job, exc: RetryableProviderError, step: str) -> Step | None:
+        """A create call found the provider unreachable: wait, or fall back once it has been too long.
+
+        Only jobs with a fallback wait here (in the state machine's Wait state, growing with the
+        time already waited); others keep the Task's own Retry.
+        """
+        waited = self._unreachable(job, exc)
+        if waited is None or isinstance(waited, Step):
+            return waited
+        left = self.settings.fallback_unreachable_seconds - waited
+        return Step(step, max(1, min(15, math.ceil(waited) or 1, math.ceil(left))))
 
     # -- provider create calls --------------------------------------------------------------------
 
@@ -385,7 +430,8 @@ class JobPipeline:
             if exc.kind is not ErrorKind.TIMEOUT:
                 # the provider answered (429, 5xx) or was never reached: it made no task
                 self._settle_call(job_id, call)
-            waiting = self._unreachable(job, exc, retry_step) if exc.kind is not ErrorKind.TIMEOUT else None
+            timed_out = exc.kind is ErrorKind.TIMEOUT
+            waiting = None if timed_out else self._create_unreachable(job, exc, retry_step)
             return waiting or self._provider_wait(exc, retry_step)
         except PermanentProviderError as exc:
             return self._refused(job_id, call, exc, kind)
@@ -541,11 +587,16 @@ class JobPipeline:
             ),
         )
 
-    def _record(self, job_id: str, task: ProviderTask, *, call_key: str | None = None) -> Job:
+    def _record(
+        self, job_id: str, task: ProviderTask, *, call_key: str | None = None, answered: bool = False
+    ) -> Job:
         """Record a task's state; never lets a stale answer move a task backwards.
 
         ``call_key``: the task is the answer to the create call with this key (the call is then
         answered). A final task ends the call in flight, and with it its callback key.
+        ``answered``: the task is the provider's answer to our status read or its verified webhook.
+        Either answer resets the unreachable clock (``unreachable_since``): a provider that
+        reports on the task is reachable, whatever its status endpoint says.
         """
         now = self.now()
 
@@ -553,8 +604,11 @@ class JobPipeline:
             if job.status.final or task.provider is not job.provider:
                 # a late answer of a provider the job has moved away from changes nothing
                 return None
+            if any(attempt.made(task) for attempt in job.attempts):
+                # nor one about a task of an abandoned attempt on this same provider
+                return None
             call = job.call
-            reached = job.unreachable_since
+            reached = None if answered else job.unreachable_since
             if call is not None and call_key is not None and call.key == call_key and not call.answered:
                 call = call.model_copy(update={"answered": True})
                 reached = None
@@ -563,7 +617,9 @@ class JobPipeline:
             current = job.task
             same_task = current is not None and (current.stage, current.task_id) == (task.stage, task.task_id)
             if same_task and current is not None and (current.state.final or current == task):
-                return None if call == job.call else job.model_copy(update={"call": call})
+                if (call, reached) == (job.call, job.unreachable_since):
+                    return None
+                return job.model_copy(update={"call": call, "unreachable_since": reached})
             updated = job.with_task(task, now=now).model_copy(
                 update={"call": call, "unreachable_since": reached}
             )
@@ -580,7 +636,7 @@ class JobPipeline:
 
     def record_webhook_task(self, job_id: str, task: ProviderTask) -> Job:
         """A verified provider answer for the job's current task (webhook path)."""
-        return self._record(job_id, task)
+        return self._record(job_id, task, answered=True)
 
     # -- requests -------------------------------------------------------------------------------
 
