@@ -130,7 +130,13 @@ class JobActions:
     # -- regenerate ----------------------------------------------------------------------------
 
     def regenerate(
-        self, tenant_id: str, job_id: str, request: RegenerateRequest, *, public_base_url: str
+        self,
+        tenant_id: str,
+        job_id: str,
+        request: RegenerateRequest,
+        *,
+        public_base_url: str,
+        api_key_id: str | None = None,
     ) -> Job:
         source = self.jobs.get(tenant_id, job_id)
         changes: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
@@ -157,6 +163,7 @@ class JobActions:
             start=start,
             public_base_url=public_base_url,
             regenerated_from=source.job_id,
+            api_key_id=api_key_id,
         )
         logger.info("job regenerated", extra={"job_id": job.job_id, "source_job_id": source.job_id})
         return job
@@ -214,7 +221,13 @@ class JobActions:
     # -- continue to video ---------------------------------------------------------------------
 
     def continue_to_video(
-        self, tenant_id: str, job_id: str, request: VideoRequest | None, *, public_base_url: str
+        self,
+        tenant_id: str,
+        job_id: str,
+        request: VideoRequest | None,
+        *,
+        public_base_url: str,
+        api_key_id: str | None = None,
     ) -> Job:
         source = self.jobs.get(tenant_id, job_id)
         if source.provider is not ProviderName.CREATIFY or source.spec.options.get("stop_after") != "image":
@@ -248,6 +261,7 @@ class JobActions:
                     public_base_url=public_base_url,
                     job_id=candidate,
                     continued_from=source.job_id,
+                    api_key_id=api_key_id,
                 )
             except ConcurrentUpdateError:
                 raise self._already_continued(source, candidate) from None
@@ -343,6 +357,7 @@ class JobActions:
         job_id: str | None = None,
         regenerated_from: str | None = None,
         continued_from: str | None = None,
+        api_key_id: str | None = None,
     ) -> Job:
         job_id = job_id or uuid.uuid4().hex
         now = self.jobs.now()
@@ -375,7 +390,8 @@ class JobActions:
             job = job.model_copy(
                 update={"product_image": self._copy_product_image(source.product_image, job_id)}
             )
-        self.jobs.reserve_credits(job)
+        # the caller's key pays for the new job, not the key that created its source
+        self.jobs.reserve_credits(job, api_key_id=api_key_id)
         self.store.create(job)
         self.jobs.start_execution(job)
         return job
