@@ -18,8 +18,6 @@ idempotent retries) and cancel shares their state rules; split apart, each would
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
+from mediajobs import cursors
 from mediajobs.errors import (
     ConflictError,
     InvalidRequestError,
@@ -69,7 +68,6 @@ REGENERATE_FIELDS: Mapping[ProviderName, tuple[str, ...]] = {
 #: how many failed or cancelled continuations of one job may be retried
 MAX_CONTINUATIONS = 5
 LISTING_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}$")
-MAX_CURSOR_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -428,31 +426,17 @@ def _continuation_ids(source: Job) -> Iterator[str]:
 # -- cursors --------------------------------------------------------------------------------------
 
 
-def _tenant_tag(tenant_id: str) -> str:
-    return hashlib.sha256(f"mediajobs-cursor:{tenant_id}".encode()).hexdigest()[:16]
-
-
 def encode_cursor(tenant_id: str, after: str) -> str:
     """An opaque cursor: the listing position, bound to the tenant it was made for."""
-    payload = json.dumps({"v": 1, "t": _tenant_tag(tenant_id), "k": after}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return cursors.encode_cursor(tenant_id, after)
 
 
 def decode_cursor(tenant_id: str, cursor: str) -> str:
-    invalid = InvalidRequestError(
-        "invalid_cursor", "cursor is not a next_cursor this API gave you; start again without it"
-    )
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
-        raise invalid
-    try:
-        payload: Any = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise invalid from None
-    if not isinstance(payload, dict) or payload.get("v") != 1 or payload.get("t") != _tenant_tag(tenant_id):
-        raise invalid
-    after = payload.get("k")
-    if not isinstance(after, str) or not LISTING_KEY.match(after):
-        raise invalid
+    after = cursors.decode_cursor(tenant_id, cursor, position=LISTING_KEY)
+    if after is None:
+        raise InvalidRequestError(
+            "invalid_cursor", "cursor is not a next_cursor this API gave you; start again without it"
+        )
     return after
 
 

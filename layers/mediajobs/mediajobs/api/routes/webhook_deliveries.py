@@ -49,7 +49,9 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         operation_id="listWebhookDeliveries",
         responses={
             200: answer("a page of deliveries", WebhookDeliveryPage),
-            400: answer("the cursor is not one a page answered", ErrorResponse),
+            400: answer(
+                "invalid_cursor: the cursor is not one a page of your deliveries answered", ErrorResponse
+            ),
             **ERROR_RESPONSES,
         },
         tags=["webhooks"],
@@ -58,7 +60,8 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         status: Annotated[DeliveryStatus | None, Query(description="only deliveries in this status")] = None,
         limit: Annotated[int, Query(ge=1, le=100, description="deliveries per page")] = 20,
         cursor: Annotated[
-            str | None, Query(max_length=512, description="next_cursor of the previous page")
+            str | None,
+            Query(max_length=512, description="next_cursor of the previous page (bound to your tenant)"),
         ] = None,
     ) -> WebhookDeliveryPage:
         page = deliveries().list(tenant_id(app), status=status, limit=limit, cursor=cursor)
