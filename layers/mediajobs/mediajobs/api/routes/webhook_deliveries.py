@@ -75,7 +75,10 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         description=(
             "Sends the recorded event again (same webhook-id and body, a fresh signature) with a "
             "fresh retry schedule. Delivered, failed and disabled deliveries can be replayed; a "
-            "disabled one enables its URL again."
+            "disabled one enables its URL again. The replay is for your webhook URL only: the "
+            "event is not put on the EventBridge bus again (the bus took it once, its id in the "
+            "detail, and EventBridge retries its rules' targets itself), so bus consumers get no "
+            "duplicate; an event that never reached the bus is published by the replay."
         ),
         operation_id="replayWebhookDelivery",
         responses={
