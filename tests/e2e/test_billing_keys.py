@@ -117,3 +117,5 @@ def test_a_key_budget_of_zero_refuses_with_402_while_the_tenants_other_key_creat
     assert accepted.status_code == 202, accepted.text
     # the refused create wrote nothing: the tenant's only job is the other key's
     assert [j["job_id"] for j in blocked.http.get("/v1/jobs").json()["jobs"]] == [accepted.json()["job_id"]]
+    # it ends before the next test counts provider calls
+    assert other.wait_final(accepted.json()["job_id"], timeout=120)["status"] == "succeeded"
