@@ -12,6 +12,8 @@ from typing import Any
 
 from local.stack import LocalStack
 
+from mediajobs.api.keys import ApiKeyStore
+from mediajobs.aws import dynamodb_table
 from tests.e2e.conftest import Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +25,14 @@ def tenant_client(stack: LocalStack) -> tuple[str, Client]:
     key = f"key-{uuid.uuid4().hex}"
     stack.add_api_key(key, tenant)
     return tenant, Client(stack.api_url, key)
+
+
+def tenant_with_keys(stack: LocalStack, count: int) -> tuple[str, list[tuple[str, Client]]]:
+    """A tenant of its own with ``count`` API keys made as the operator makes them: (key id, client)."""
+    tenant = f"billing-{uuid.uuid4().hex[:8]}"
+    keys = ApiKeyStore(dynamodb_table(stack.table_name))
+    made = [keys.create(tenant, name=f"e2e {n}") for n in range(count)]
+    return tenant, [(m.record.key_id, Client(stack.api_url, m.key)) for m in made]
 
 
 def generate_calls(stack: LocalStack) -> int:
@@ -40,7 +50,10 @@ def generations_of(stack: LocalStack, job_ids: list[str]) -> int:
 
 
 def set_budget(stack: LocalStack, tenant: str, *args: str) -> dict[str, Any]:
-    """The operator script, as an operator runs it against the stack's AWS endpoint."""
+    """The operator script, as an operator runs it against the stack's AWS endpoint.
+
+    ``args`` follow ``set --tenant TENANT``: the limits, and ``--key KEY_ID`` for a key's budget.
+    """
     assert stack.runtime is not None
     env = os.environ | {
         "AWS_ENDPOINT_URL": stack.runtime.endpoint_url,

@@ -20,7 +20,15 @@ from standardwebhooks import Webhook
 
 from mediajobs.notifications.signing import generate_secret, webhook_id
 from tests.e2e.conftest import Client, fast_sandboxes
-from tests.e2e.test_client_webhooks import execution_status, final_job, notify, settled, store
+from tests.e2e.test_client_webhooks import (
+    bus_queue,
+    drain,
+    execution_status,
+    final_job,
+    notify,
+    settled,
+    store,
+)
 from tests.support.servers import WebhookReceiver
 
 FINAL_EVENTS = ["job.succeeded", "job.failed", "job.cancelled"]
@@ -383,3 +391,50 @@ def test_the_listing_pages_with_a_cursor_newest_first(stack: LocalStack, receive
 
     assert [d["id"] for d in first["deliveries"] + second["deliveries"]] == made[::-1]
     assert second["next_cursor"] is None
+
+
+def test_another_tenants_cursor_is_refused_with_invalid_cursor(
+    stack: LocalStack, receiver: WebhookReceiver
+) -> None:
+    tenant, owner = tenant_client(stack, secret=generate_secret())
+    store(stack).set_events_filter(tenant, FINAL_EVENTS, now=datetime.now(UTC))
+    made = []
+    for _ in range(2):  # two deliveries: a page of one has a next page
+        job_id = final_job(stack, tenant, webhook_url=receiver.url("bound"))
+        notify(stack, job_id)
+        made.append(webhook_id("job.succeeded", job_id))
+    for msg_id in made:
+        settled(stack, msg_id)
+    cursor = owner.http.get("/v1/webhook-deliveries", params={"limit": 1}).json()["next_cursor"]
+    assert cursor
+    other = Client(stack.api_url, "other-tenant-key")
+
+    answer = other.http.get("/v1/webhook-deliveries", params={"limit": 1, "cursor": cursor})
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_cursor"
+    assert not any(msg_id in answer.text for msg_id in made)
+    # the cursor still pages for its own tenant
+    again = owner.http.get("/v1/webhook-deliveries", params={"limit": 1, "cursor": cursor})
+    assert [d["id"] for d in again.json()["deliveries"]] == made[:1]
+
+
+def test_a_replayed_delivery_reaches_the_webhook_again_but_the_event_bus_once(
+    stack: LocalStack, receiver: WebhookReceiver
+) -> None:
+    tenant, client = tenant_client(stack, secret=generate_secret())
+    store(stack).set_events_filter(tenant, FINAL_EVENTS, now=datetime.now(UTC))
+    queue = bus_queue(stack, tenant)
+    job_id = final_job(stack, tenant, webhook_url=receiver.url("replayed"))
+    msg_id = webhook_id("job.succeeded", job_id)
+    notify(stack, job_id)
+    settled(stack, msg_id)
+    [published] = drain(stack, queue, want=1)
+
+    replay = client.http.post(f"/v1/webhook-deliveries/{msg_id}/replay")
+    assert replay.status_code == 202, replay.text
+    assert execution_status(stack, f"{msg_id}-replay-1") == "SUCCEEDED"
+
+    assert [d.headers["webhook-id"] for d in receiver.deliveries] == [msg_id, msg_id]
+    assert published["detail"]["id"] == msg_id
+    assert drain(stack, queue, want=1, timeout=3.0) == []

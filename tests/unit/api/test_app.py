@@ -17,7 +17,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from moto import mock_aws
 
 from mediajobs.api.app import build_app
+from mediajobs.api.auth import ApiCaller
 from mediajobs.api.context import ApiServices
+from mediajobs.api.keys import key_id_for
 from mediajobs.api.schemas import JobRequest
 from mediajobs.config import Settings
 from mediajobs.errors import InvalidProductImageError, MediajobsError, ServiceUnavailableError
@@ -40,11 +42,13 @@ class FakeAuth:
     def __init__(self) -> None:
         self.seen: list[str | None] = []
 
-    def tenant_for(self, authorization: str | None) -> str | None:
+    def caller_for(self, authorization: str | None) -> ApiCaller | None:
         self.seen.append(authorization)
         if not authorization or not authorization.startswith("Bearer "):
             return None
-        return KEYS.get(authorization.removeprefix("Bearer "))
+        key = authorization.removeprefix("Bearer ")
+        tenant = KEYS.get(key)
+        return ApiCaller(tenant, key_id_for(key)) if tenant else None
 
 
 class Unused:
@@ -63,10 +67,14 @@ class ScriptedJobService(JobService):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.created: list[tuple[str, Any, str]] = []
+        self.key_ids: list[str | None] = []
         self.create_error: Exception | None = None
 
-    def create(self, tenant_id: str, request: JobRequest, *, public_base_url: str) -> Job:
+    def create(
+        self, tenant_id: str, request: JobRequest, *, public_base_url: str, api_key_id: str | None = None
+    ) -> Job:
         self.created.append((tenant_id, request, public_base_url))
+        self.key_ids.append(api_key_id)
         if self.create_error is not None:
             raise self.create_error
         provider = ProviderName(request.provider)
@@ -178,6 +186,7 @@ def test_given_a_valid_request_when_creating_then_202_with_location_and_the_tena
     assert tenant == "tenant-a"
     assert request.provider == json.loads(event["body"])["provider"]
     assert base_url == API_HOST
+    assert jobs.key_ids == [key_id_for("local-dev-key")]  # the caller's key pays too (its budget)
 
 
 def test_given_a_configured_public_base_url_when_creating_then_it_is_used_for_links(

@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from mediajobs import webhook_api
 from mediajobs.api.app import build_app
+from mediajobs.api.auth import ApiCaller
 from mediajobs.api.bodies import MAX_BODY_BYTES, MAX_JSON_DEPTH, nesting_depth_exceeds, parse_json
 from mediajobs.api.context import ApiServices
 from mediajobs.api.ratelimit import RateLimitedError, TenantRateLimiter
@@ -30,8 +31,9 @@ DEEP_ARRAY = "[" * 100_000 + "]" * 100_000  # 200 KB: the body that used to answ
 
 
 class FakeAuth:
-    def tenant_for(self, authorization: str | None) -> str | None:
-        return {"Bearer local-dev-key": "tenant-a", "Bearer other-key": "tenant-b"}.get(authorization or "")
+    def caller_for(self, authorization: str | None) -> ApiCaller | None:
+        tenant = {"Bearer local-dev-key": "tenant-a", "Bearer other-key": "tenant-b"}.get(authorization or "")
+        return ApiCaller(tenant, "0123456789ab") if tenant else None
 
 
 class Unused:

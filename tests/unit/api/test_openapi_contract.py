@@ -20,6 +20,7 @@ from openapi_spec_validator import validate
 from pydantic import TypeAdapter
 
 from mediajobs.api.app import build_app
+from mediajobs.api.auth import ApiCaller
 from mediajobs.api.context import ApiServices
 from mediajobs.api.errors import ErrorResponse
 from mediajobs.api.examples import BATCH_EXAMPLES, JOB_EXAMPLES, UPLOAD_EXAMPLES
@@ -208,8 +209,8 @@ class Refusing:
 
 
 class OneKeyAuth:
-    def tenant_for(self, authorization: str | None) -> str | None:
-        return "tenant-a" if authorization == "Bearer local-dev-key" else None
+    def caller_for(self, authorization: str | None) -> ApiCaller | None:
+        return ApiCaller("tenant-a", "0123456789ab") if authorization == "Bearer local-dev-key" else None
 
 
 class ScriptedCreator:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mediajobs.api.auth import Authenticator, hash_api_key
+from mediajobs.api.auth import ApiCaller, Authenticator, hash_api_key
 from mediajobs.api.keys import ApiKeyError, ApiKeyNotFoundError, ApiKeyStore, key_id_for
 from mediajobs.jobs.store import JobStore
 
@@ -44,6 +44,21 @@ def test_given_a_key_made_when_the_api_looks_it_up_then_it_belongs_to_its_tenant
 
     assert jobs.tenant_for_key(hash_api_key(made.key)) == "acme"
     assert Authenticator(jobs).tenant_for(f"Bearer {made.key}") == "acme"
+
+
+def test_given_a_key_when_the_api_identifies_the_caller_then_it_knows_the_keys_id_for_its_budget(
+    keys: ApiKeyStore, jobs: JobStore
+) -> None:
+    made = keys.create("acme")
+    jobs.put_api_key(hash_api_key("an-older-key"), tenant_id="acme", name="recorded without its id")
+    auth = Authenticator(jobs)
+
+    caller = auth.caller_for(f"Bearer {made.key}")
+    older = auth.caller_for("Bearer an-older-key")
+
+    assert caller == ApiCaller("acme", made.record.key_id)
+    assert older == ApiCaller("acme", key_id_for("an-older-key"))
+    assert auth.caller_for("Bearer unknown") is None
 
 
 def test_given_keys_of_two_tenants_when_one_is_listed_then_only_its_keys_oldest_first(

@@ -10,6 +10,7 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from mediajobs.api.app import build_app, openapi_document
+from mediajobs.api.auth import ApiCaller
 from mediajobs.api.context import ApiServices
 from mediajobs.api.idempotency import IdempotentCreator, StoredAnswer
 from mediajobs.jobs.models import JobStatus
@@ -35,14 +36,16 @@ class FakeJobs:
     def __init__(self) -> None:
         self.created: list[tuple[str, Any]] = []
 
-    def create(self, tenant_id: str, request: Any, *, public_base_url: str) -> CreatedJob:
+    def create(
+        self, tenant_id: str, request: Any, *, public_base_url: str, api_key_id: str | None = None
+    ) -> CreatedJob:
         self.created.append((tenant_id, request))
         return CreatedJob(job_id=f"{len(self.created):032x}")
 
 
 class FakeAuth:
-    def tenant_for(self, authorization: str | None) -> str | None:
-        return "tenant-a" if authorization == "Bearer local-dev-key" else None
+    def caller_for(self, authorization: str | None) -> ApiCaller | None:
+        return ApiCaller("tenant-a", "0123456789ab") if authorization == "Bearer local-dev-key" else None
 
 
 class Unused:

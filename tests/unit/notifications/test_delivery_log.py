@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -72,6 +74,36 @@ def test_given_mixed_statuses_when_listed_by_status_then_only_that_status_comes(
 def test_a_cursor_the_listing_did_not_answer_is_an_invalid_request(log: DeliveryLog) -> None:
     with pytest.raises(InvalidRequestError):
         log.list(TENANT, status=None, limit=10, cursor="bm90LWEtY3Vyc29y")
+
+
+def test_given_another_tenants_cursor_when_listed_then_invalid_cursor_and_none_of_its_deliveries(
+    store: NotificationStore, log: DeliveryLog
+) -> None:
+    for n in range(1, 4):
+        recorded(store, n, tenant="tenant-b", status=DeliveryStatus.DELIVERED)
+    theirs = log.list("tenant-b", status=None, limit=1, cursor=None).next_cursor
+    assert theirs is not None
+
+    with pytest.raises(InvalidRequestError) as refused:
+        log.list(TENANT, status=None, limit=10, cursor=theirs)
+
+    assert refused.value.code == "invalid_cursor"
+
+
+def test_given_a_cursor_when_its_position_is_edited_then_invalid_cursor(
+    store: NotificationStore, log: DeliveryLog
+) -> None:
+    for n in range(1, 4):
+        recorded(store, n, status=DeliveryStatus.DELIVERED)
+    cursor = log.list(TENANT, status=None, limit=1, cursor=None).next_cursor
+    assert cursor is not None
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    edited = base64.urlsafe_b64encode(json.dumps(payload | {"k": "anything#else"}).encode()).decode()
+
+    with pytest.raises(InvalidRequestError) as refused:
+        log.list(TENANT, status=None, limit=10, cursor=edited)
+
+    assert refused.value.code == "invalid_cursor"
 
 
 @pytest.mark.parametrize("status", [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DISABLED])

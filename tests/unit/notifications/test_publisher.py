@@ -6,11 +6,13 @@ import json
 
 import pytest
 
+from mediajobs.notifications.log import DeliveryLog
 from mediajobs.notifications.models import DeliveryStatus, EventPublishError
 from mediajobs.notifications.service import EventPublisher, PublishOutcome
 from mediajobs.notifications.store import NotificationStore
 from tests.unit.jobs.fakes import START, FakeClock
-from tests.unit.notifications.conftest import TENANT, FakeEvents
+from tests.unit.notifications.conftest import TENANT, FakeEvents, FakeSfn
+from tests.unit.notifications.test_notifier import MACHINE
 from tests.unit.notifications.test_store import delivery
 
 BUS = "unit-events"
@@ -90,3 +92,35 @@ def test_given_no_bus_configured_when_published_then_nothing_is_sent(
 
     assert publisher.publish(delivery().webhook_id) is PublishOutcome.NO_BUS
     assert events.entries == []
+
+
+def test_given_a_published_event_when_its_delivery_is_replayed_then_the_bus_does_not_get_it_again(
+    publisher: EventPublisher, store: NotificationStore, events: FakeEvents, sfn: FakeSfn, clock: FakeClock
+) -> None:
+    # a replay is for the webhook URL: the bus took the event once and its rules' targets had it
+    store.create_delivery(delivery(status=DeliveryStatus.DELIVERED))
+    publisher.publish(delivery().webhook_id)
+    log = DeliveryLog(store=store, sfn=sfn, state_machine_arn=MACHINE, clock=clock)  # type: ignore[arg-type]
+
+    log.replay(TENANT, delivery().webhook_id)
+
+    # the replay's execution starts at PublishEvent, as every notification execution does
+    assert publisher.publish(delivery().webhook_id) is PublishOutcome.ALREADY_PUBLISHED
+    assert len(events.entries) == 1
+    assert store.get_delivery(delivery().webhook_id).published_at == START
+
+
+def test_given_an_event_that_never_reached_the_bus_when_its_delivery_is_replayed_then_it_is_published(
+    store: NotificationStore, events: FakeEvents, sfn: FakeSfn, clock: FakeClock
+) -> None:
+    # no bus when it was first sent (the step answered no_bus): the replay's execution publishes it
+    store.create_delivery(delivery(status=DeliveryStatus.DELIVERED))
+    unconfigured = EventPublisher(store=store, events=events, bus_name="", clock=clock)  # type: ignore[arg-type]
+    assert unconfigured.publish(delivery().webhook_id) is PublishOutcome.NO_BUS
+    log = DeliveryLog(store=store, sfn=sfn, state_machine_arn=MACHINE, clock=clock)  # type: ignore[arg-type]
+
+    log.replay(TENANT, delivery().webhook_id)
+    configured = EventPublisher(store=store, events=events, bus_name=BUS, clock=clock)  # type: ignore[arg-type]
+
+    assert configured.publish(delivery().webhook_id) is PublishOutcome.PUBLISHED
+    assert json.loads(events.entries[0]["Detail"])["id"] == delivery().webhook_id

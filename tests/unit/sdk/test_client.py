@@ -227,3 +227,23 @@ def test_the_async_client_retries_and_pages_like_the_sync_one() -> None:
     assert asyncio.run(main()) == ["a", "b"]
     assert waits == [0.0]
     assert len(script.requests) == 3
+
+
+def test_the_budget_has_the_calling_keys_budget_beside_the_tenants_and_older_answers_have_none(
+    sleeps: Sleeps,
+) -> None:
+    period = {"period": "2026-03-14", "limit": 5, "spent": 2, "remaining": 3}
+    month = {"period": "2026-03", "limit": None, "spent": 2, "remaining": None}
+    tenant = {"tenant_id": "acme", "daily": period, "monthly": month}
+    with_key = tenant | {"api_key": {"key_id": "0123456789ab", "daily": period, "monthly": month}}
+    client = make_client(Script(httpx.Response(200, json=with_key), httpx.Response(200, json=tenant)), sleeps)
+
+    budget, older = client.billing.budget(), client.billing.budget()
+
+    assert budget.api_key is not None
+    assert (budget.api_key.key_id, budget.api_key.daily.remaining, budget.api_key.monthly.limit) == (
+        "0123456789ab",
+        3,
+        None,
+    )
+    assert older.api_key is None

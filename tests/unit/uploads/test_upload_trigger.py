@@ -6,13 +6,17 @@ import hashlib
 import json
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from mediajobs.api.upload_schemas import UploadStatus
+from mediajobs.billing.service import Billing
+from mediajobs.billing.store import BudgetStore
 from mediajobs.fetching import UrlPolicy
 from mediajobs.jobs.models import JobStatus
 from mediajobs.uploads.models import UPLOAD_REQUEST, S3Notification, Upload, UploadError, drop_upload_id
+from tests.support.aws import REGION
 from tests.unit.jobs.fakes import BASE_URL
 from tests.unit.uploads.conftest import PRODVISUAL_SPEC, TENANT, Env, image_bytes, notification
 
@@ -64,6 +68,26 @@ def test_given_an_uploaded_png_when_s3_notifies_then_the_upload_starts_one_job_w
     assert copied["Body"].read() == data
     assert copied["ContentType"] == "image/png"
     assert env.executions() == [job.job_id]
+
+
+def test_given_an_upload_asked_for_with_a_key_when_its_job_starts_then_the_job_is_charged_to_that_key(
+    env: Env,
+) -> None:
+    store = BudgetStore(boto3.resource("dynamodb", region_name=REGION).Table(env.settings.jobs_table))
+    env.jobs.billing = Billing(store, clock=env.clock)
+    upload, _ = env.uploads.create(
+        TENANT,
+        UPLOAD_REQUEST.validate_python(PRODVISUAL_SPEC),
+        public_base_url=BASE_URL,
+        api_key_id="0123456789ab",
+    )
+    env.put(upload.key, image_bytes())
+
+    env.deliver(upload.key)
+
+    hold = store.hold(str(status_of(env, upload.upload_id).job_id))
+    assert hold is not None
+    assert hold.key_id == "0123456789ab"
 
 
 def test_given_a_jpeg_under_a_png_name_when_started_then_the_job_keeps_what_the_bytes_are(env: Env) -> None:

@@ -999,7 +999,10 @@ def estimate(manifest: Path) -> None:
     if not found.complete:
         state.out.print("some providers document no price: their credits are unknown")
     if not found.within_budget:
-        state.out.print("[bold]over the tenant's credit budget[/]: a create would answer 402 budget_exceeded")
+        state.out.print(
+            "[bold]over the tenant's or this key's credit budget[/]: "
+            "a create would answer 402 budget_exceeded"
+        )
 
 
 @cli.command()
@@ -1033,20 +1036,24 @@ def usage(from_day: str | None, to_day: str | None) -> None:
 @cli.command()
 @json_flag
 def budget() -> None:
-    """The tenant's credit budget today and this month (UTC): limit, spent, left."""
+    """The tenant's and this API key's credit budgets today and this month (UTC): limit, spent, left."""
     state = _state()
     found = state.client().billing.budget()
     if state.json:
         _print_json(found)
         return
-    for period in (found.daily, found.monthly):
-        if period.limit is None:
-            state.out.print(f"{period.period}: {period.spent:g} credit(s) spent, no limit")
-        else:
-            state.out.print(
-                f"{period.period}: {period.spent:g} of {period.limit:g} credit(s) spent, "
-                f"{_credits(period.remaining)} left"
-            )
+    budgets = [(f"tenant {found.tenant_id}", found.daily, found.monthly)]
+    if found.api_key is not None:
+        budgets.append((f"API key {found.api_key.key_id}", found.api_key.daily, found.api_key.monthly))
+    for whose, *periods in budgets:
+        for period in periods:
+            if period.limit is None:
+                state.out.print(f"{whose} {period.period}: {period.spent:g} credit(s) spent, no limit")
+            else:
+                state.out.print(
+                    f"{whose} {period.period}: {period.spent:g} of {period.limit:g} credit(s) spent, "
+                    f"{_credits(period.remaining)} left"
+                )
 
 
 def main() -> None:

@@ -47,7 +47,9 @@ class NotFoundError(MediajobsError):
 
 
 class PaymentRequiredError(MediajobsError):
-    """402 ``budget_exceeded``: the tenant's daily or monthly credit budget does not allow it."""
+    """402 ``budget_exceeded``: the tenant's or this API key's daily or monthly credit budget does not
+    allow it. ``message`` names which; ``details[].path`` is ``daily``, ``monthly``,
+    ``api_key.daily`` or ``api_key.monthly`` (the field of :class:`Budget` that is spent)."""
 
 
 class ConflictError(MediajobsError):

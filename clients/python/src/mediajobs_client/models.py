@@ -377,10 +377,24 @@ class PeriodSpend(ApiModel):
     remaining: float | None = None
 
 
+class KeyBudget(ApiModel):
+    """The calling API key's own budget: what jobs created with this key reserved or spent."""
+
+    key_id: str
+    daily: PeriodSpend
+    monthly: PeriodSpend
+
+
 class Budget(ApiModel):
+    """The tenant's budget, and the calling key's beside it (``api_key``; None on older APIs).
+
+    A create must fit both: a 402 ``budget_exceeded`` names which one it would pass.
+    """
+
     tenant_id: str
     daily: PeriodSpend
     monthly: PeriodSpend
+    api_key: KeyBudget | None = None
 
 
 class ProviderEstimate(ApiModel):

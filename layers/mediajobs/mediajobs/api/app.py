@@ -124,13 +124,15 @@ def build_app(
             return decided
         refusal: Response[Any] | None = None
         if not _public(app.current_event.path):
-            tenant = services().auth.tenant_for(app.current_event.headers.get("authorization"))
-            if tenant is None:
+            caller = services().auth.caller_for(app.current_event.headers.get("authorization"))
+            if caller is None:
                 refusal = error_response(
                     ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
                 )
             else:
+                tenant = caller.tenant_id
                 app.context["tenant_id"] = tenant
+                app.context["api_key_id"] = caller.key_id
                 rate = limiter()
                 try:
                     if rate is not None:

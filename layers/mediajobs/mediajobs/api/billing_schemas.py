@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from mediajobs.billing.models import BudgetStatus, EstimateRequest, PeriodSpend
+from mediajobs.billing.models import BudgetStatus, EstimateRequest, KeyBudgetStatus, PeriodSpend
 from mediajobs.providers.base import ProviderName
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "EstimateRequest",
     "EstimateView",
     "JobCostView",
+    "KeyBudgetStatus",
     "PeriodSpend",
     "ProviderEstimateView",
     "UsageDayView",
@@ -48,7 +49,10 @@ class EstimateView(BaseModel):
     aws_usd: float
     aws_prices_as_of: Annotated[date, Field(description="the date of the AWS list prices used")]
     budget: BudgetStatus
-    within_budget: Annotated[bool, Field(description="whether a create of these items fits the budget now")]
+    within_budget: Annotated[
+        bool,
+        Field(description="whether a create of these items fits the tenant's and the key's budgets now"),
+    ]
 
 
 class UsageDayView(BaseModel):

@@ -158,6 +158,12 @@ def tenant_id(app: APIGatewayHttpResolver) -> str:
     return tenant
 
 
+def api_key_id(app: APIGatewayHttpResolver) -> str | None:
+    """The id of the API key that authenticated this request (per-key budgets are charged to it)."""
+    key_id = app.context.get("api_key_id")
+    return key_id if isinstance(key_id, str) else None
+
+
 def public_base_url(app: APIGatewayHttpResolver) -> str:
     configured = get_settings().public_base_url
     if configured:

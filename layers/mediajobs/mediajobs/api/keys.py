@@ -28,7 +28,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediajobs.api.auth import hash_api_key
+from mediajobs.api.auth import KEY_ID_LENGTH, hash_api_key
 from mediajobs.errors import MediajobsError
 from mediajobs.jobs.models import utcnow
 from mediajobs.observability import logger
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 KEY_PREFIX = "mj_live_"
-KEY_ID_LENGTH = 12
 TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 KEY_ID_PATTERN = re.compile(rf"[0-9a-f]{{{KEY_ID_LENGTH}}}")
 NAME_PATTERN = re.compile(r"[\x20-\x7e]{0,64}")
@@ -178,6 +177,13 @@ class ApiKeyStore:
         records = [self._record(item) for item in items]
         return sorted(records, key=lambda r: (r.created_at, r.key_id))
 
+    def get(self, tenant_id: str, key_id: str) -> ApiKeyRecord:
+        """One of the tenant's keys (active or revoked); ApiKeyNotFoundError if it has none."""
+        _check_tenant(tenant_id)
+        if not KEY_ID_PATTERN.fullmatch(key_id):
+            raise ApiKeyNotFoundError(f"{key_id!r} is not a key id (12 hex digits, as 'list' shows)")
+        return self._record(self._listing(tenant_id, key_id))
+
     def revoke(self, tenant_id: str, key_id: str) -> ApiKeyRecord:
         """Revoke one of the tenant's keys (again: no change); ApiKeyNotFoundError if it has none."""
         _check_tenant(tenant_id)
@@ -225,7 +231,9 @@ class ApiKeyStore:
         except ClientError as exc:
             raise self._failed("get_item", exc) from exc
         if not item:
-            raise ApiKeyNotFoundError(f"tenant {tenant_id} has no key {key_id}")
+            raise ApiKeyNotFoundError(
+                f"tenant {tenant_id} has no key {key_id} (python -m scripts.apikeys list shows its keys)"
+            )
         return dict(item)
 
     @staticmethod

@@ -76,6 +76,8 @@ class BatchManifest(BaseModel):
 
     manifest_id: str
     tenant_id: str
+    #: the API key that asked for the manifest: its batch is charged to that key's budget too
+    api_key_id: str | None = None
     key: str
     format: Literal["csv", "json"]
     status: Literal["awaiting_file", "started", "refused"] = "awaiting_file"
@@ -205,13 +207,19 @@ class ManifestService:
         self.now = clock
 
     def create(
-        self, tenant_id: str, request: ManifestRequest, *, public_base_url: str
+        self,
+        tenant_id: str,
+        request: ManifestRequest,
+        *,
+        public_base_url: str,
+        api_key_id: str | None = None,
     ) -> tuple[BatchManifest, dict[str, Any]]:
         now = self.now()
         manifest_id = uuid.uuid4().hex
         manifest = BatchManifest(
             manifest_id=manifest_id,
             tenant_id=tenant_id,
+            api_key_id=api_key_id,
             key=manifest_key(manifest_id, request.format),
             format=request.format,
             public_base_url=public_base_url.rstrip("/"),
@@ -298,7 +306,11 @@ class ManifestTrigger:
 
     def _start(self, manifest: BatchManifest, request: BatchCreateRequest, batch_id: str) -> BatchManifest:
         self.batches.create(
-            manifest.tenant_id, request, public_base_url=manifest.public_base_url, batch_id=batch_id
+            manifest.tenant_id,
+            request,
+            public_base_url=manifest.public_base_url,
+            batch_id=batch_id,
+            api_key_id=manifest.api_key_id,
         )
         logger.info(
             "manifest started its batch", extra={"manifest_id": manifest.manifest_id, "batch_id": batch_id}

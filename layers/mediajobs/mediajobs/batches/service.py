@@ -81,8 +81,12 @@ class BatchService:
         *,
         public_base_url: str,
         batch_id: str | None = None,
+        api_key_id: str | None = None,
     ) -> Batch:
-        """Write the items' jobs and the batch, and start it (``batch_id``: a manifest's claimed id)."""
+        """Write the items' jobs and the batch, and start it (``batch_id``: a manifest's claimed id).
+
+        ``api_key_id``: the key the batch is created with, whose budget its jobs must fit too.
+        """
         self._check_styles(request)
         now = self.now()
         batch_id = batch_id or uuid.uuid4().hex
@@ -92,7 +96,7 @@ class BatchService:
         jobs = [self._job(tenant_id, batch_id, item, now, public_base_url) for item in request.items]
         if self.billing is not None:
             # all or nothing: the whole batch's credits are reserved before any job is written
-            self.billing.reserve(tenant_id, [(j.job_id, j.spec) for j in jobs])
+            self.billing.reserve(tenant_id, [(j.job_id, j.spec) for j in jobs], key_id=api_key_id)
         for job in jobs:
             self.jobs.create(job)
         batch = Batch(

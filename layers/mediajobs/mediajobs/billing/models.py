@@ -14,11 +14,16 @@ Credits = Annotated[float, Field(ge=0)]
 
 
 class BudgetLimits(BaseModel):
-    """A tenant's credit budget: at most ``daily`` credits a UTC day and ``monthly`` a UTC month."""
+    """A credit budget: at most ``daily`` credits a UTC day and ``monthly`` a UTC month.
+
+    The tenant's budget (``key_id`` None), or the budget of one of its API keys (``key_id``); a
+    create made with a key must fit both.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     tenant_id: str
+    key_id: str | None = None
     daily: Credits | None = None
     monthly: Credits | None = None
     updated_at: datetime | None = None
@@ -33,10 +38,27 @@ class PeriodSpend(BaseModel):
     remaining: float | None
 
 
+class KeyBudgetStatus(BaseModel):
+    """The calling API key's own budget: what jobs created with this key reserved or spent."""
+
+    key_id: Annotated[str, Field(description="the key's id (the first 12 hex digits of its SHA-256)")]
+    daily: PeriodSpend
+    monthly: PeriodSpend
+
+
 class BudgetStatus(BaseModel):
     tenant_id: str
     daily: PeriodSpend
     monthly: PeriodSpend
+    api_key: Annotated[
+        KeyBudgetStatus | None,
+        Field(
+            description=(
+                "the calling API key's budget beside the tenant's (a create must fit both); its "
+                "limits are null when the operator set none for the key"
+            )
+        ),
+    ] = None
 
 
 class Hold(BaseModel):
@@ -46,6 +68,9 @@ class Hold(BaseModel):
 
     job_id: str
     tenant_id: str
+    #: the API key the job was created with (None: no key known, e.g. a hold made before keys
+    #: had budgets): settling or releasing moves this key's counters too
+    key_id: str | None = None
     provider: ProviderName
     credits: float
     day: str

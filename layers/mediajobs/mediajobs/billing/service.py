@@ -4,8 +4,9 @@
   and says how many items the provider's current balance covers (ProdVisual's
   ``GET /v1/account/credits``; the other providers have no balance endpoint).
 - :meth:`Billing.reserve` runs before a job (or a batch's jobs) is written: the estimated credits
-  are reserved against the tenant's daily and monthly budget atomically, or the create is refused
-  with 402 ``budget_exceeded`` before any provider is called.
+  are reserved against the tenant's daily and monthly budget and, for a create made with an API
+  key, the key's own budget, atomically, or the create is refused with 402 ``budget_exceeded``
+  (naming the budget and period that would be passed) before any provider is called.
 - :meth:`Billing.settle` runs when a job is final: the reservation becomes what the job really
   used (the provider's reported credits; else the documented price when it succeeded; else 0), and
   the tenant's usage row of that day and provider counts it. :meth:`Billing.release` gives a
@@ -19,10 +20,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from mediajobs.billing.models import BudgetLimits, BudgetStatus, Hold, PeriodSpend, UsageRow
+from mediajobs.billing.models import (
+    BudgetLimits,
+    BudgetStatus,
+    Hold,
+    KeyBudgetStatus,
+    PeriodSpend,
+    UsageRow,
+)
 from mediajobs.billing.prices import AWS_PRICES_AS_OF, PROVIDER_PRICES, STAGES, aws_usage
-from mediajobs.billing.store import BudgetStore, OverBudgetError, day_of, month_of
-from mediajobs.errors import DomainError, InvalidRequestError, PaymentRequiredError
+from mediajobs.billing.store import BudgetStore, Exceeded, OverBudgetError, day_of, month_of
+from mediajobs.errors import DomainError, InvalidRequestError, PaymentRequiredError, Problem
 from mediajobs.jobs.models import Job, JobSpec, JobStatus, utcnow
 from mediajobs.observability import logger
 from mediajobs.providers.base import ProviderName
@@ -100,17 +108,18 @@ class Billing:
 
     # -- estimates ------------------------------------------------------------------------------
 
-    def estimate(self, tenant_id: str, specs: Sequence[JobSpec]) -> Estimate:
+    def estimate(self, tenant_id: str, specs: Sequence[JobSpec], *, key_id: str | None = None) -> Estimate:
         by_provider = Counter(s.provider for s in specs)
         providers = [
             self._provider_estimate(p, n, [s for s in specs if s.provider is p])
             for p, n in by_provider.items()
         ]
         total = sum(p.credits or 0 for p in providers)
-        status = self.budget(tenant_id)
-        within = all(
-            period.remaining is None or total <= period.remaining for period in (status.daily, status.monthly)
-        )
+        status = self.budget(tenant_id, key_id=key_id)
+        periods = [status.daily, status.monthly]
+        if status.api_key is not None:
+            periods += [status.api_key.daily, status.api_key.monthly]
+        within = all(period.remaining is None or total <= period.remaining for period in periods)
         return Estimate(
             items=len(specs),
             credits=total,
@@ -160,31 +169,54 @@ class Billing:
 
     # -- budgets --------------------------------------------------------------------------------
 
-    def set_budget(self, tenant_id: str, *, daily: float | None, monthly: float | None) -> BudgetStatus:
-        limits = BudgetLimits(tenant_id=tenant_id, daily=daily, monthly=monthly, updated_at=self.now())
-        self.store.set_limits(limits)
-        return self.budget(tenant_id)
-
-    def budget(self, tenant_id: str) -> BudgetStatus:
-        now = self.now()
-        limits = self.store.limits(tenant_id)
-        day, month = day_of(now), month_of(now)
-        spent_day, spent_month = self.store.spent(tenant_id, day=day, month=month)
-        return BudgetStatus(
-            tenant_id=tenant_id,
-            daily=_period(day, limits.daily, spent_day),
-            monthly=_period(month, limits.monthly, spent_month),
+    def set_budget(
+        self, tenant_id: str, *, key_id: str | None = None, daily: float | None, monthly: float | None
+    ) -> BudgetStatus:
+        """Replace the tenant's limits, or the API key's (``key_id``); ``None``: no limit."""
+        limits = BudgetLimits(
+            tenant_id=tenant_id, key_id=key_id, daily=daily, monthly=monthly, updated_at=self.now()
         )
+        self.store.set_limits(limits)
+        return self.budget(tenant_id, key_id=key_id)
 
-    def reserve(self, tenant_id: str, jobs: Sequence[tuple[str, JobSpec]]) -> None:
-        """Reserve the jobs' estimated credits, or refuse them all (402 ``budget_exceeded``)."""
+    def clear_budget(self, tenant_id: str, *, key_id: str | None = None) -> BudgetStatus:
+        """Remove the tenant's limits, or the API key's: its creates are then limited by nothing (else)."""
+        self.store.clear_limits(tenant_id, key_id)
+        return self.budget(tenant_id, key_id=key_id)
+
+    def budget(self, tenant_id: str, *, key_id: str | None = None) -> BudgetStatus:
+        """The tenant's budget today and this month, with the key's beside it when ``key_id`` is given."""
         now = self.now()
         day, month = day_of(now), month_of(now)
-        limits = self.store.limits(tenant_id)
+        daily, monthly = self._spend(self.store.limits(tenant_id), day, month)
+        key = None
+        if key_id is not None:
+            key_daily, key_monthly = self._spend(self.store.limits(tenant_id, key_id), day, month)
+            key = KeyBudgetStatus(key_id=key_id, daily=key_daily, monthly=key_monthly)
+        return BudgetStatus(tenant_id=tenant_id, daily=daily, monthly=monthly, api_key=key)
+
+    def _spend(self, limits: BudgetLimits, day: str, month: str) -> tuple[PeriodSpend, PeriodSpend]:
+        spent_day, spent_month = self.store.spent(limits.tenant_id, limits.key_id, day=day, month=month)
+        return _period(day, limits.daily, spent_day), _period(month, limits.monthly, spent_month)
+
+    def reserve(
+        self, tenant_id: str, jobs: Sequence[tuple[str, JobSpec]], *, key_id: str | None = None
+    ) -> None:
+        """Reserve the jobs' estimated credits, or refuse them all (402 ``budget_exceeded``).
+
+        ``key_id``: the API key the jobs are created with; they must then fit the key's budget
+        too, and settling them moves the key's counters as well as the tenant's.
+        """
+        now = self.now()
+        day, month = day_of(now), month_of(now)
+        budgets = [self.store.limits(tenant_id)]
+        if key_id is not None:
+            budgets.append(self.store.limits(tenant_id, key_id))
         holds = [
             Hold(
                 job_id=job_id,
                 tenant_id=tenant_id,
+                key_id=key_id,
                 provider=spec.provider,
                 credits=estimated_credits(spec) or 0.0,
                 day=day,
@@ -193,16 +225,10 @@ class Billing:
             for job_id, spec in jobs
         ]
         try:
-            self.store.reserve(limits, holds, day=day, month=month)
+            self.store.reserve(budgets, holds, day=day, month=month)
         except OverBudgetError as exc:
             needed = sum(h.credits for h in holds)
-            status = self.budget(tenant_id)
-            raise PaymentRequiredError(
-                "budget_exceeded",
-                f"{needed:g} credit(s) would exceed the tenant's credit budget "
-                f"(today {_left(status.daily)}, this month {_left(status.monthly)}); "
-                "ask the operator to raise it, or wait for the next period",
-            ) from exc
+            raise _refusal(needed, self.budget(tenant_id, key_id=key_id), exc.exceeded) from exc
 
     def release(self, job_id: str) -> None:
         hold = self.store.hold(job_id)
@@ -247,3 +273,42 @@ def _left(period: PeriodSpend) -> str:
     if period.limit is None:
         return "no limit"
     return f"{period.remaining:g} of {period.limit:g} left"
+
+
+def _refusal(needed: float, status: BudgetStatus, exceeded: Sequence[Exceeded]) -> PaymentRequiredError:
+    """402 ``budget_exceeded``, naming each budget (the tenant's or the key's) and period passed.
+
+    ``details`` point at those periods by their path in ``GET /v1/budget`` (``daily``,
+    ``monthly``, ``api_key.daily``, ``api_key.monthly``). When the store could not tell which
+    limit it was, every limited period is named.
+    """
+    key_id = status.api_key.key_id if status.api_key is not None else None
+    owners = [None] if key_id is None else [None, key_id]
+    hits = list(exceeded) or [Exceeded(o, p) for o in owners for p in ("daily", "monthly")]
+    parts: list[str] = []
+    details: list[Problem] = []
+    for hit in dict.fromkeys(hits):
+        path, spend = _spend_of(status, hit)
+        if spend is None or spend.limit is None:
+            continue
+        whose = "the tenant's" if path == hit.period else f"API key {hit.key_id}'s"
+        when = "today" if hit.period == "daily" else "this month"
+        parts.append(f"{whose} {hit.period} credit budget ({when}: {_left(spend)})")
+        details.append(Problem(path, f"{when}: {_left(spend)}"))
+    named = " and ".join(parts) or "the credit budget"
+    return PaymentRequiredError(
+        "budget_exceeded",
+        f"{needed:g} credit(s) would exceed {named}; "
+        "ask the operator to raise it, or wait for the next period",
+        details or None,
+    )
+
+
+def _spend_of(status: BudgetStatus, hit: Exceeded) -> tuple[str, PeriodSpend | None]:
+    """The period of the budget view a refusal names, and its path in that view."""
+    if hit.key_id is None:
+        return hit.period, status.daily if hit.period == "daily" else status.monthly
+    key = status.api_key
+    if key is None:
+        return f"api_key.{hit.period}", None
+    return f"api_key.{hit.period}", key.daily if hit.period == "daily" else key.monthly

@@ -4,22 +4,35 @@ Items (``pk`` / ``sk``):
 - ``BUDGET#<tenant>`` / ``LIMITS``: the tenant's daily and monthly credit limits.
 - ``BUDGET#<tenant>`` / ``SPENT#D#<YYYY-MM-DD>`` and ``SPENT#M#<YYYY-MM>``: credits reserved by
   jobs in flight plus credits used by final jobs in that UTC day / month (``credits``).
-- ``HOLD#<job id>`` / ``HOLD``: what a job reserved; deleting it is how a job is settled, once.
+- ``BUDGET#<tenant>#KEY#<key id>`` / ``LIMITS``, ``SPENT#D#...``, ``SPENT#M#...``: the same for
+  one of the tenant's API keys: its own limits, and the credits of the jobs created with it
+  (counted whether or not the key has limits, so a limit set mid-day sees the day's spend).
+  Tenant ids and key ids contain no ``#``, so the two kinds of partition never meet.
+- ``HOLD#<job id>`` / ``HOLD``: what a job reserved, and with which key; deleting it is how a
+  job is settled, once.
 - ``USAGE#<tenant>`` / ``<YYYY-MM-DD>#<provider>``: final jobs and the credits they used that day.
 
-A reservation is one ``TransactWriteItems`` that adds the credits to both period counters, each
-conditional on the counter staying within its limit: two creates racing for the last credits
-cannot both pass. Settling is one transaction too: the hold's delete (conditional on it still
-existing, so a job is settled once however often its final step runs), the counters moved from
-reserved to the actual figure, and the usage row. (The table resource's client serializes Python
-values, so the transaction items carry plain strings and Decimals.)
+A reservation is one ``TransactWriteItems`` that adds the credits to the period counters of the
+tenant and, for a create made with an API key, of the key (four counters), each conditional on
+staying within its limit: two creates racing for the last credits of either budget cannot both
+pass, and a refusal changes no counter. The cancellation reasons say which counter's condition
+failed, so the refusal names the budget. Settling is one transaction too: the hold's delete
+(conditional on it still existing, so a job is settled once however often its final step runs),
+the counters of the hold's tenant and key moved from reserved to the actual figure, and the
+usage row. A hold without a key (made before keys had budgets) moves the tenant's counters only.
+(The table resource's client serializes Python values, so the transaction items carry plain
+strings and Decimals.)
 """
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -38,8 +51,33 @@ class BudgetStoreError(MediajobsError):
     """DynamoDB refused or failed a request."""
 
 
+Period = Literal["daily", "monthly"]
+
+#: how often a reservation whose transaction collided with another one on a counter is tried again
+CONFLICT_ATTEMPTS = 5
+#: cancellation reasons after which the same reservation may pass (nothing was written)
+RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError"})
+
+
+@dataclass(frozen=True)
+class Exceeded:
+    """One limit a reservation would pass: the tenant's (``key_id`` None) or a key's, daily or monthly."""
+
+    key_id: str | None
+    period: Period
+
+
 class OverBudgetError(MediajobsError):
-    """A reservation would take a period's counter over its limit."""
+    """A reservation would take a period's counter over its limit (``exceeded``: which ones, if known)."""
+
+    def __init__(self, message: str, exceeded: Sequence[Exceeded] = ()) -> None:
+        super().__init__(message)
+        self.exceeded = tuple(exceeded)
+
+
+def budget_pk(tenant_id: str, key_id: str | None = None) -> str:
+    """The partition of the tenant's budget, or of one of its API keys' budgets."""
+    return f"BUDGET#{tenant_id}" if key_id is None else f"BUDGET#{tenant_id}#KEY#{key_id}"
 
 
 def _n(value: float) -> Decimal:
@@ -65,18 +103,20 @@ class BudgetStore:
 
     # -- limits ---------------------------------------------------------------------------------
 
-    def limits(self, tenant_id: str) -> BudgetLimits:
+    def limits(self, tenant_id: str, key_id: str | None = None) -> BudgetLimits:
+        """The tenant's limits, or the key's (``key_id``); no limits when none are set."""
         try:
             item = self._table.get_item(
-                Key={"pk": f"BUDGET#{tenant_id}", "sk": "LIMITS"}, ConsistentRead=True
+                Key={"pk": budget_pk(tenant_id, key_id), "sk": "LIMITS"}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
             raise self._failed("get_item", exc) from exc
         if not item:
-            return BudgetLimits(tenant_id=tenant_id)
+            return BudgetLimits(tenant_id=tenant_id, key_id=key_id)
         return BudgetLimits.model_validate(
             {
                 "tenant_id": tenant_id,
+                "key_id": key_id,
                 "daily": item.get("daily"),
                 "monthly": item.get("monthly"),
                 "updated_at": item.get("updated_at"),
@@ -85,11 +125,13 @@ class BudgetStore:
 
     def set_limits(self, limits: BudgetLimits) -> None:
         item: dict[str, Any] = {
-            "pk": f"BUDGET#{limits.tenant_id}",
+            "pk": budget_pk(limits.tenant_id, limits.key_id),
             "sk": "LIMITS",
             "tenant_id": limits.tenant_id,
             "updated_at": (limits.updated_at or datetime.now(UTC)).isoformat(),
         }
+        if limits.key_id is not None:
+            item["key_id"] = limits.key_id
         if limits.daily is not None:
             item["daily"] = _n(limits.daily)
         if limits.monthly is not None:
@@ -99,13 +141,22 @@ class BudgetStore:
         except ClientError as exc:
             raise self._failed("put_item", exc) from exc
 
-    def spent(self, tenant_id: str, *, day: str, month: str) -> tuple[float, float]:
-        """Credits reserved or used in the UTC ``day`` and ``month``."""
+    def clear_limits(self, tenant_id: str, key_id: str | None = None) -> None:
+        """Remove the tenant's (or the key's) limits; the counters stay as they are."""
+        try:
+            self._table.delete_item(Key={"pk": budget_pk(tenant_id, key_id), "sk": "LIMITS"})
+        except ClientError as exc:
+            raise self._failed("delete_item", exc) from exc
+
+    def spent(
+        self, tenant_id: str, key_id: str | None = None, *, day: str, month: str
+    ) -> tuple[float, float]:
+        """Credits reserved or used in the UTC ``day`` and ``month`` (by the tenant, or with the key)."""
         found = []
         for sk in (f"SPENT#D#{day}", f"SPENT#M#{month}"):
             try:
                 item = self._table.get_item(
-                    Key={"pk": f"BUDGET#{tenant_id}", "sk": sk}, ConsistentRead=True
+                    Key={"pk": budget_pk(tenant_id, key_id), "sk": sk}, ConsistentRead=True
                 ).get("Item")
             except ClientError as exc:
                 raise self._failed("get_item", exc) from exc
@@ -114,36 +165,61 @@ class BudgetStore:
 
     # -- reserve, settle, release ---------------------------------------------------------------
 
-    def reserve(self, limits: BudgetLimits, holds: list[Hold], *, day: str, month: str) -> None:
-        """Add the holds' credits to the period counters (within the limits) and record each hold.
+    def reserve(self, budgets: Sequence[BudgetLimits], holds: list[Hold], *, day: str, month: str) -> None:
+        """Add the holds' credits to each budget's period counters (within its limits), record the holds.
 
-        Raises :class:`OverBudgetError` when a counter would pass its limit; nothing changes then.
+        ``budgets``: the tenant's limits, and the key's when the jobs are created with a key. Raises
+        :class:`OverBudgetError` when a counter would pass its limit; nothing changes then.
         """
         if not holds:
             return
         total = sum(h.credits for h in holds)
-        pk = f"BUDGET#{limits.tenant_id}"
-        updates = [
-            self._counter_update(pk, f"SPENT#D#{day}", total, limits.daily),
-            self._counter_update(pk, f"SPENT#M#{month}", total, limits.monthly),
-        ]
-        if any(u is None for u in updates):
-            raise OverBudgetError(f"{total} credits exceed the budget on their own")
-        try:
-            self._client.transact_write_items(
-                TransactItems=cast("list[TransactWriteItemTypeDef]", [{"Update": u} for u in updates if u])
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise OverBudgetError(f"{total} credits would exceed the budget") from exc
-            raise self._failed("transact_write_items", exc) from exc
+        updates: list[tuple[Exceeded, dict[str, Any] | None]] = []
+        for limits in budgets:
+            pk = budget_pk(limits.tenant_id, limits.key_id)
+            updates += [
+                (
+                    Exceeded(limits.key_id, "daily"),
+                    self._counter_update(pk, f"SPENT#D#{day}", total, limits.daily),
+                ),
+                (
+                    Exceeded(limits.key_id, "monthly"),
+                    self._counter_update(pk, f"SPENT#M#{month}", total, limits.monthly),
+                ),
+            ]
+        alone = [check for check, update in updates if update is None]
+        if alone:
+            raise OverBudgetError(f"{total} credits exceed the budget on their own", alone)
+        self._reserve_counters(total, updates)
         try:
             with self._table.batch_writer() as writer:
                 for hold in holds:
                     writer.put_item(Item=self._hold_item(hold))
         except ClientError as exc:
-            self._add(pk, day, month, -total)
+            for limits in budgets:
+                self._add(budget_pk(limits.tenant_id, limits.key_id), day, month, -total)
             raise self._failed("batch_write_item", exc) from exc
+
+    def _reserve_counters(self, total: float, updates: list[tuple[Exceeded, dict[str, Any] | None]]) -> None:
+        items = cast("list[TransactWriteItemTypeDef]", [{"Update": u} for _, u in updates if u])
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise self._failed("transact_write_items", exc) from exc
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                failed = zip(updates, reasons, strict=False)
+                exceeded = [check for (check, _), code in failed if code == "ConditionalCheckFailed"]
+                if exceeded or not set(reasons) - {"None", None}:
+                    # a limit's condition failed (or the answer does not say why: as before, refused)
+                    raise OverBudgetError(f"{total} credits would exceed the budget", exceeded) from exc
+                if not RETRYABLE_REASONS & set(reasons) or attempt == CONFLICT_ATTEMPTS:
+                    raise self._failed("transact_write_items", exc) from exc
+                # another transaction held a counter: nothing changed, try again after a short jitter
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
+            else:
+                return
 
     def _counter_update(self, pk: str, sk: str, amount: float, limit: float | None) -> dict[str, Any] | None:
         update: dict[str, Any] = {
@@ -176,7 +252,7 @@ class BudgetStore:
             "credits": _n(hold.credits),
             "day": hold.day,
             "month": hold.month,
-        }
+        } | ({"key_id": hold.key_id} if hold.key_id is not None else {})
 
     def hold(self, job_id: str) -> Hold | None:
         try:
@@ -236,10 +312,12 @@ class BudgetStore:
         }
 
     def _moves(self, hold: Hold, delta: float) -> list[dict[str, Any]]:
-        """The period counters' updates that add ``delta`` credits (none for 0)."""
+        """The tenant's and the hold's key's period counters' updates adding ``delta`` (none for 0)."""
         if not delta:
             return []
-        pk = f"BUDGET#{hold.tenant_id}"
+        partitions = [budget_pk(hold.tenant_id)]
+        if hold.key_id is not None:
+            partitions.append(budget_pk(hold.tenant_id, hold.key_id))
         return [
             {
                 "Update": {
@@ -249,6 +327,7 @@ class BudgetStore:
                     "ExpressionAttributeValues": {":delta": _n(delta)},
                 }
             }
+            for pk in partitions
             for sk in (f"SPENT#D#{hold.day}", f"SPENT#M#{hold.month}")
         ]
 

@@ -18,8 +18,6 @@ idempotent retries) and cancel shares their state rules; split apart, each would
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
+from mediajobs import cursors
 from mediajobs.errors import (
     ConflictError,
     InvalidRequestError,
@@ -69,7 +68,6 @@ REGENERATE_FIELDS: Mapping[ProviderName, tuple[str, ...]] = {
 #: how many failed or cancelled continuations of one job may be retried
 MAX_CONTINUATIONS = 5
 LISTING_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}$")
-MAX_CURSOR_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,13 @@ class JobActions:
     # -- regenerate ----------------------------------------------------------------------------
 
     def regenerate(
-        self, tenant_id: str, job_id: str, request: RegenerateRequest, *, public_base_url: str
+        self,
+        tenant_id: str,
+        job_id: str,
+        request: RegenerateRequest,
+        *,
+        public_base_url: str,
+        api_key_id: str | None = None,
     ) -> Job:
         source = self.jobs.get(tenant_id, job_id)
         changes: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
@@ -157,6 +161,7 @@ class JobActions:
             start=start,
             public_base_url=public_base_url,
             regenerated_from=source.job_id,
+            api_key_id=api_key_id,
         )
         logger.info("job regenerated", extra={"job_id": job.job_id, "source_job_id": source.job_id})
         return job
@@ -214,7 +219,13 @@ class JobActions:
     # -- continue to video ---------------------------------------------------------------------
 
     def continue_to_video(
-        self, tenant_id: str, job_id: str, request: VideoRequest | None, *, public_base_url: str
+        self,
+        tenant_id: str,
+        job_id: str,
+        request: VideoRequest | None,
+        *,
+        public_base_url: str,
+        api_key_id: str | None = None,
     ) -> Job:
         source = self.jobs.get(tenant_id, job_id)
         if source.provider is not ProviderName.CREATIFY or source.spec.options.get("stop_after") != "image":
@@ -248,6 +259,7 @@ class JobActions:
                     public_base_url=public_base_url,
                     job_id=candidate,
                     continued_from=source.job_id,
+                    api_key_id=api_key_id,
                 )
             except ConcurrentUpdateError:
                 raise self._already_continued(source, candidate) from None
@@ -343,6 +355,7 @@ class JobActions:
         job_id: str | None = None,
         regenerated_from: str | None = None,
         continued_from: str | None = None,
+        api_key_id: str | None = None,
     ) -> Job:
         job_id = job_id or uuid.uuid4().hex
         now = self.jobs.now()
@@ -375,7 +388,8 @@ class JobActions:
             job = job.model_copy(
                 update={"product_image": self._copy_product_image(source.product_image, job_id)}
             )
-        self.jobs.reserve_credits(job)
+        # the caller's key pays for the new job, not the key that created its source
+        self.jobs.reserve_credits(job, api_key_id=api_key_id)
         self.store.create(job)
         self.jobs.start_execution(job)
         return job
@@ -412,31 +426,17 @@ def _continuation_ids(source: Job) -> Iterator[str]:
 # -- cursors --------------------------------------------------------------------------------------
 
 
-def _tenant_tag(tenant_id: str) -> str:
-    return hashlib.sha256(f"mediajobs-cursor:{tenant_id}".encode()).hexdigest()[:16]
-
-
 def encode_cursor(tenant_id: str, after: str) -> str:
     """An opaque cursor: the listing position, bound to the tenant it was made for."""
-    payload = json.dumps({"v": 1, "t": _tenant_tag(tenant_id), "k": after}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return cursors.encode_cursor(tenant_id, after)
 
 
 def decode_cursor(tenant_id: str, cursor: str) -> str:
-    invalid = InvalidRequestError(
-        "invalid_cursor", "cursor is not a next_cursor this API gave you; start again without it"
-    )
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
-        raise invalid
-    try:
-        payload: Any = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise invalid from None
-    if not isinstance(payload, dict) or payload.get("v") != 1 or payload.get("t") != _tenant_tag(tenant_id):
-        raise invalid
-    after = payload.get("k")
-    if not isinstance(after, str) or not LISTING_KEY.match(after):
-        raise invalid
+    after = cursors.decode_cursor(tenant_id, cursor, position=LISTING_KEY)
+    if after is None:
+        raise InvalidRequestError(
+            "invalid_cursor", "cursor is not a next_cursor this API gave you; start again without it"
+        )
     return after
 
 

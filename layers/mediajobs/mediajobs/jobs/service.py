@@ -98,14 +98,22 @@ class JobService:
 
     # -- create ---------------------------------------------------------------------------------
 
-    def create(self, tenant_id: str, request: JobRequest, *, public_base_url: str) -> Job:
+    def create(
+        self, tenant_id: str, request: JobRequest, *, public_base_url: str, api_key_id: str | None = None
+    ) -> Job:
+        """Take the product image in, then :meth:`accept` the job (``api_key_id``: the caller's key)."""
         job_id = uuid.uuid4().hex
         self.check_request(request)
         product_image = None
         if request.product.image_url is not None:
             product_image = self._take_in(job_id, str(request.product.image_url))
         return self.accept(
-            tenant_id, request, job_id=job_id, product_image=product_image, public_base_url=public_base_url
+            tenant_id,
+            request,
+            job_id=job_id,
+            product_image=product_image,
+            public_base_url=public_base_url,
+            api_key_id=api_key_id,
         )
 
     def check_request(self, request: JobRequest) -> None:
@@ -136,11 +144,13 @@ class JobService:
         job_id: str,
         product_image: ProductImage | None,
         public_base_url: str,
+        api_key_id: str | None = None,
     ) -> Job:
         """Write the job, its product image already in S3, and start its execution.
 
         Every new job goes through here (``create``, uploads). A second accept of one ``job_id``
-        raises ConcurrentUpdateError and starts nothing.
+        raises ConcurrentUpdateError and starts nothing. ``api_key_id``: the key the job is
+        created with, whose budget it must fit too (``None``: the tenant's budget only).
         """
         now = self.now()
         spec = spec_from_request(request)
@@ -161,7 +171,7 @@ class JobService:
             timeline=[TimelineEntry(status=JobStatus.QUEUED, at=now)],
             external_id=request.external_id,
         )
-        self.reserve_credits(job)
+        self.reserve_credits(job, api_key_id=api_key_id)
         try:
             self.store.create(job)
         except MediajobsError:
@@ -171,10 +181,10 @@ class JobService:
         logger.info("job accepted", extra={"job_id": job_id, "provider": spec.provider.value})
         return job
 
-    def reserve_credits(self, job: Job) -> None:
-        """Reserve a new job's estimated credits in its tenant's budget (402 ``budget_exceeded``)."""
+    def reserve_credits(self, job: Job, *, api_key_id: str | None = None) -> None:
+        """Reserve a new job's estimated credits in its tenant's and its key's budgets (402 if over)."""
         if self.billing is not None:
-            self.billing.reserve(job.tenant_id, [(job.job_id, job.spec)])
+            self.billing.reserve(job.tenant_id, [(job.job_id, job.spec)], key_id=api_key_id)
 
     def release_credits(self, job_id: str) -> None:
         """Give back the credits of a job that never started."""

@@ -319,13 +319,19 @@ class JobStore:
             raise self._failed("put_item", exc) from exc
 
     def tenant_for_key(self, key_hash: str) -> str | None:
+        owner = self.key_owner(key_hash)
+        return owner[0] if owner else None
+
+    def key_owner(self, key_hash: str) -> tuple[str, str | None] | None:
+        """The tenant of an active key and the key id its record names (``None``: unknown or revoked)."""
         try:
             item = self._table.get_item(Key={"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}).get("Item")
         except ClientError as exc:
             raise self._failed("get_item", exc) from exc
         if not item or item.get("revoked"):
             return None
-        return str(item["tenant_id"])
+        key_id = item.get("key_id")
+        return str(item["tenant_id"]), str(key_id) if key_id else None
 
     # -- internals ------------------------------------------------------------------------------
 

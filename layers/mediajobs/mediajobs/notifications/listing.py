@@ -3,13 +3,13 @@
 Every delivery record carries ``gsi5pk`` ``DELIVERIES#<tenant>`` and ``gsi5sk``
 ``<created_at>#<webhook id>``, so a tenant's deliveries are one Query newest first (never a
 scan); a status filter is a FilterExpression on that Query, the pages are filled up to ``limit``.
-The cursor is the last listed record's sort key, base64url-encoded.
+The cursor is the last listed record's sort key, bound to the tenant (:mod:`mediajobs.cursors`, as
+the jobs listing's): another tenant's cursor is refused, not used as a start key.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
+from mediajobs import cursors
 from mediajobs.notifications.models import Delivery, DeliveryStatus, EventType, NotificationStoreError
 from mediajobs.observability import logger
 
@@ -68,17 +69,18 @@ class InvalidCursorError(NotificationStoreError):
     """A listing cursor this store did not hand out."""
 
 
-def encode_cursor(position: str) -> str:
-    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+#: a listing position: the TenantDeliveryIndex sort key (``<created_at ISO>#<webhook id>``)
+LISTING_POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(?:\+00:00|Z)#msg_[0-9A-Za-z_-]{1,64}")
 
 
-def decode_cursor(cursor: str) -> str:
-    try:
-        position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursorError("the cursor is not one a listing answered") from exc
-    if "#msg_" not in position:
-        raise InvalidCursorError("the cursor is not one a listing answered")
+def encode_cursor(tenant_id: str, position: str) -> str:
+    return cursors.encode_cursor(tenant_id, position)
+
+
+def decode_cursor(tenant_id: str, cursor: str) -> str:
+    position = cursors.decode_cursor(tenant_id, cursor, position=LISTING_POSITION)
+    if position is None:
+        raise InvalidCursorError("the cursor is not one a listing of your deliveries answered")
     return position
 
 
@@ -129,7 +131,7 @@ class DeliveryListing:
         partition = f"DELIVERIES#{tenant_id}"
         start: dict[str, Any] | None = None
         if cursor is not None:
-            position = decode_cursor(cursor)
+            position = decode_cursor(tenant_id, cursor)
             msg_id = position.rpartition("#")[2]
             start = {"pk": f"DELIVERY#{msg_id}", "sk": "DELIVERY", "gsi5pk": partition, "gsi5sk": position}
         found: list[DeliverySummary] = []
@@ -153,5 +155,5 @@ class DeliveryListing:
             if start is None:
                 break
         last = found[-1] if found and start is not None else None
-        next_cursor = encode_cursor(f"{_iso(last.created_at)}#{last.webhook_id}") if last else None
+        next_cursor = encode_cursor(tenant_id, f"{_iso(last.created_at)}#{last.webhook_id}") if last else None
         return DeliveryPage(found, next_cursor)

@@ -8,7 +8,10 @@ webhook id (a second start of a name is a no-op). That execution outlives the La
 it and never touches the job's own execution:
 
 1. ``PublishEvent`` puts the event on the stack's EventBridge bus (source ``mediajobs``, a
-   detail-type per event type) for AWS-native consumers;
+   detail-type per event type) for AWS-native consumers, once per delivery record
+   (``published_at``): a replayed delivery's execution skips it (``already_published``), since a
+   replay is for the client's webhook URL and re-publishing would send every rule's targets a
+   duplicate; only an event that never reached the bus (no bus then) is published by a replay;
 2. ``Deliver`` POSTs it to the client's URL, signed the Standard Webhooks way, and answers
    ``done``, ``failed`` or ``retry`` after ``wait_seconds``; the state machine waits (hours if
    the schedule says so) and comes back. Every attempt sends the same ``webhook-id`` and body,

@@ -106,6 +106,8 @@ class Upload(BaseModel):
 
     upload_id: str
     tenant_id: str
+    #: the API key that asked for the upload: its job is charged to that key's budget too
+    api_key_id: str | None = None
     status: UploadStatus = UploadStatus.AWAITING_UPLOAD
     version: int = 0
     #: ``api``: POST /v1/uploads; ``drop``: a file put under uploads/ with its spec

@@ -100,6 +100,7 @@ class UploadService:
         *,
         public_base_url: str,
         filename: str | None = None,
+        api_key_id: str | None = None,
     ) -> tuple[Upload, PresignedPost]:
         self.jobs.check_request(request)
         name = safe_filename(filename)
@@ -108,6 +109,7 @@ class UploadService:
         upload = Upload(
             upload_id=upload_id,
             tenant_id=tenant_id,
+            api_key_id=api_key_id,
             key=f"{UPLOAD_PREFIX}{upload_id}/{name}",
             spec_json=request.model_dump_json(exclude_none=True),
             public_base_url=public_base_url.rstrip("/"),

@@ -290,6 +290,7 @@ class UploadTrigger:
                 job_id=job_id,
                 product_image=product_image,
                 public_base_url=upload.public_base_url,
+                api_key_id=upload.api_key_id,
             )
         except ConcurrentUpdateError:
             return TriggerResult(key, "duplicate", upload.upload_id, job_id)

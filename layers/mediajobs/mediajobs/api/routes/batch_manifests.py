@@ -14,6 +14,7 @@ from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
     answer,
+    api_key_id,
     located,
     public_base_url,
     tenant_id,
@@ -61,7 +62,9 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     def create_batch_manifest(
         request: Annotated[ManifestRequest, Body(embed=False)],
     ) -> Response[ManifestCreated]:
-        manifest, form = manifests().create(tenant_id(app), request, public_base_url=public_base_url(app))
+        manifest, form = manifests().create(
+            tenant_id(app), request, public_base_url=public_base_url(app), api_key_id=api_key_id(app)
+        )
         created = ManifestCreated(
             manifest_id=manifest.manifest_id,
             status="awaiting_file",

@@ -16,6 +16,7 @@ from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
     answer,
+    api_key_id,
     located,
     public_base_url,
     tenant_id,
@@ -60,10 +61,12 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
         if request.dry_run:
-            return estimate_response(services(), tenant, request.items)
+            return estimate_response(services(), tenant, request.items, key_id=api_key_id(app))
 
         def create() -> Response[BatchAccepted]:
-            batch = services().batches.create(tenant, request, public_base_url=public_base_url(app))
+            batch = services().batches.create(
+                tenant, request, public_base_url=public_base_url(app), api_key_id=api_key_id(app)
+            )
             location = f"/v1/batches/{batch.batch_id}"
             accepted = BatchAccepted(
                 batch_id=batch.batch_id,

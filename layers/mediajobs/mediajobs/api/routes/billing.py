@@ -1,4 +1,4 @@
-"""Cost routes: estimates, the tenant's credit budget, usage per provider."""
+"""Cost routes: estimates, the tenant's and the calling key's credit budgets, usage per provider."""
 
 from __future__ import annotations
 
@@ -19,7 +19,14 @@ from mediajobs.api.billing_schemas import (
     UsageProviderView,
     UsageView,
 )
-from mediajobs.api.context import BODY_ERROR_RESPONSES, ERROR_RESPONSES, ApiServices, answer, tenant_id
+from mediajobs.api.context import (
+    BODY_ERROR_RESPONSES,
+    ERROR_RESPONSES,
+    ApiServices,
+    answer,
+    api_key_id,
+    tenant_id,
+)
 from mediajobs.api.errors import ErrorResponse
 from mediajobs.api.views import estimate_view
 from mediajobs.billing.service import Billing
@@ -29,10 +36,14 @@ from mediajobs.jobs.service import spec_from_request
 
 USAGE_DEFAULT_DAYS = 30
 
-#: the create routes' refusal when the tenant's credit budget does not allow the job(s)
+#: the create routes' refusal when the tenant's or the calling key's credit budget does not allow it
 BUDGET_RESPONSES: dict[int, OpenAPIResponse] = {
     402: {
-        "description": "budget_exceeded: the tenant's daily or monthly credit budget does not allow it",
+        "description": (
+            "budget_exceeded: the tenant's or the calling API key's daily or monthly credit budget "
+            "does not allow it; the message names which, and details[].path points at it in "
+            "GET /v1/budget (daily, monthly, api_key.daily, api_key.monthly)"
+        ),
         "content": {"application/json": {"model": ErrorResponse}},
     },
 }
@@ -44,13 +55,15 @@ def billing_of(services: ApiServices) -> Billing:
     return services.billing
 
 
-def estimate_response(services: ApiServices, tenant: str, items: Sequence[JobRequest]) -> Response[Any]:
+def estimate_response(
+    services: ApiServices, tenant: str, items: Sequence[JobRequest], *, key_id: str | None
+) -> Response[Any]:
     """The 200 answer of a dry run: the estimate (an :class:`EstimateView`); nothing is created.
 
     ``Response[Any]`` like the create routes' idempotent answers, whose other answer it is.
     """
     specs = [spec_from_request(item) for item in items]
-    view = estimate_view(billing_of(services).estimate(tenant, specs))
+    view = estimate_view(billing_of(services).estimate(tenant, specs, key_id=key_id))
     return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=view)
 
 
@@ -62,7 +75,8 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
             "Prices the items (a job is one item, a batch up to 500) in provider credits from each "
             "provider's documented price, says how many the provider's current balance covers "
             "(ProdVisual's credits endpoint; the other providers have none), mediajobs' own AWS cost "
-            "estimate, and whether the tenant's budget allows them now. Nothing is created and no "
+            "estimate, and whether the tenant's and the calling key's budgets allow them now. Nothing "
+            "is created and no "
             "provider job is started. POST /v1/jobs and POST /v1/batches with dry_run: true answer the same."
         ),
         operation_id="createEstimate",
@@ -75,7 +89,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
     )
     def create_estimate(request: Annotated[EstimateRequest, Body(embed=False)]) -> EstimateView:
         specs = [spec_from_request(item) for item in request.items]
-        return estimate_view(billing_of(services()).estimate(tenant_id(app), specs))
+        return estimate_view(billing_of(services()).estimate(tenant_id(app), specs, key_id=api_key_id(app)))
 
     @app.get(
         "/v1/usage",
@@ -137,14 +151,16 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
 
     @app.get(
         "/v1/budget",
-        summary="The tenant's credit budget",
+        summary="The tenant's and this API key's credit budgets",
         description=(
             "Today's and this month's (UTC) credit limits, what jobs reserved or spent against them, "
-            "and what is left. The operator sets the limits (python -m scripts.budgets)."
+            "and what is left: the tenant's, and in api_key the calling key's own (what jobs created "
+            "with this key reserved or spent; a create must fit both). The operator sets the limits "
+            "(python -m scripts.budgets, --key KEY_ID for a key's)."
         ),
         operation_id="getBudget",
         responses={200: answer("the budget", BudgetStatus), **ERROR_RESPONSES},
         tags=["billing"],
     )
     def get_budget() -> BudgetStatus:
-        return billing_of(services()).budget(tenant_id(app))
+        return billing_of(services()).budget(tenant_id(app), key_id=api_key_id(app))

@@ -15,6 +15,7 @@ from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
     answer,
+    api_key_id,
     job_accepted,
     public_base_url,
     tenant_id,
@@ -86,7 +87,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         job_id: JobId, request: Annotated[RegenerateRequest, Body(embed=False)]
     ) -> Response[JobAccepted]:
         job = services().actions.regenerate(
-            tenant_id(app), job_id, request, public_base_url=public_base_url(app)
+            tenant_id(app), job_id, request, public_base_url=public_base_url(app), api_key_id=api_key_id(app)
         )
         return job_accepted(job)
 
@@ -109,7 +110,7 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         job_id: JobId, request: Annotated[VideoRequest | None, Body(embed=False)] = None
     ) -> Response[JobAccepted]:
         job = services().actions.continue_to_video(
-            tenant_id(app), job_id, request, public_base_url=public_base_url(app)
+            tenant_id(app), job_id, request, public_base_url=public_base_url(app), api_key_id=api_key_id(app)
         )
         return job_accepted(job)
 

@@ -15,6 +15,7 @@ from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
     answer,
+    api_key_id,
     job_accepted,
     public_base_url,
     tenant_id,
@@ -55,10 +56,13 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         del idempotency_key  # declared for the document; idempotent_response reads and checks it
         tenant = tenant_id(app)
         if request.dry_run:
-            return estimate_response(services(), tenant, [request])
+            return estimate_response(services(), tenant, [request], key_id=api_key_id(app))
 
         def create() -> Response[JobAccepted]:
-            return job_accepted(services().jobs.create(tenant, request, public_base_url=public_base_url(app)))
+            job = services().jobs.create(
+                tenant, request, public_base_url=public_base_url(app), api_key_id=api_key_id(app)
+            )
+            return job_accepted(job)
 
         return idempotent_response(
             app, services().idempotency, operation="jobs", tenant_id=tenant, create=create

@@ -14,6 +14,7 @@ from mediajobs.api.context import (
     ERROR_RESPONSES,
     ApiServices,
     answer,
+    api_key_id,
     located,
     public_base_url,
     tenant_id,
@@ -66,7 +67,11 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
 
         def create() -> Response[UploadCreated]:
             upload, post = services().uploads.create(
-                tenant, request, public_base_url=public_base_url(app), filename=filename
+                tenant,
+                request,
+                public_base_url=public_base_url(app),
+                filename=filename,
+                api_key_id=api_key_id(app),
             )
             created = UploadCreated(
                 upload_id=upload.upload_id,

@@ -49,7 +49,9 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         operation_id="listWebhookDeliveries",
         responses={
             200: answer("a page of deliveries", WebhookDeliveryPage),
-            400: answer("the cursor is not one a page answered", ErrorResponse),
+            400: answer(
+                "invalid_cursor: the cursor is not one a page of your deliveries answered", ErrorResponse
+            ),
             **ERROR_RESPONSES,
         },
         tags=["webhooks"],
@@ -58,7 +60,8 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         status: Annotated[DeliveryStatus | None, Query(description="only deliveries in this status")] = None,
         limit: Annotated[int, Query(ge=1, le=100, description="deliveries per page")] = 20,
         cursor: Annotated[
-            str | None, Query(max_length=512, description="next_cursor of the previous page")
+            str | None,
+            Query(max_length=512, description="next_cursor of the previous page (bound to your tenant)"),
         ] = None,
     ) -> WebhookDeliveryPage:
         page = deliveries().list(tenant_id(app), status=status, limit=limit, cursor=cursor)
@@ -72,7 +75,10 @@ def register(app: APIGatewayHttpResolver, services: Callable[[], ApiServices]) -
         description=(
             "Sends the recorded event again (same webhook-id and body, a fresh signature) with a "
             "fresh retry schedule. Delivered, failed and disabled deliveries can be replayed; a "
-            "disabled one enables its URL again."
+            "disabled one enables its URL again. The replay is for your webhook URL only: the "
+            "event is not put on the EventBridge bus again (the bus took it once, its id in the "
+            "detail, and EventBridge retries its rules' targets itself), so bus consumers get no "
+            "duplicate; an event that never reached the bus is published by the replay."
         ),
         operation_id="replayWebhookDelivery",
         responses={
