@@ -14,6 +14,7 @@ from local.stack import LocalStack
 
 from mediajobs.api.keys import ApiKeyStore
 from mediajobs.aws import dynamodb_table
+from mediajobs.jobs.store import JobStore
 from tests.e2e.conftest import Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,29 @@ def generations_of(stack: LocalStack, job_ids: list[str]) -> int:
     links = tuple(f"/p/{job_id}." for job_id in job_ids)
     generations = list(stack.sandboxes.prodvisual.generations.values())
     return sum(1 for g in generations if any(link in g.spec.image_url for link in links))
+
+
+def generations_made(stack: LocalStack) -> int:
+    """How many ProdVisual generations the sandbox has made: a mark for :func:`generations_since`."""
+    assert stack.sandboxes is not None
+    return len(stack.sandboxes.prodvisual.generations)
+
+
+def generations_since(stack: LocalStack, mark: int, tenant: str) -> list[str]:
+    """The product links of ProdVisual generations made since ``mark`` that are not another
+    tenant's job: a generation for this tenant's jobs, or for no job at all (a provider call a
+    refused or dry-run create must never make). Other tests' jobs in flight do not count."""
+    assert stack.sandboxes is not None
+    jobs = JobStore(dynamodb_table(stack.table_name))
+    made = list(stack.sandboxes.prodvisual.generations.values())[mark:]
+    found = []
+    for generation in made:
+        link = generation.spec.image_url
+        job_id = link.split("/p/", 1)[1].split(".", 1)[0] if "/p/" in link else None
+        job = jobs.find(job_id) if job_id else None
+        if job is None or job.tenant_id == tenant:
+            found.append(link)
+    return found
 
 
 def set_budget(stack: LocalStack, tenant: str, *args: str) -> dict[str, Any]:

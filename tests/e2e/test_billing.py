@@ -10,7 +10,13 @@ import httpx
 from local.sample_shop import SampleShop
 from local.stack import LocalStack
 
-from tests.e2e.billing_support import generate_calls, generations_of, set_budget, tenant_client
+from tests.e2e.billing_support import (
+    generations_made,
+    generations_of,
+    generations_since,
+    set_budget,
+    tenant_client,
+)
 from tests.e2e.conftest import FINAL, Client, fast_sandboxes
 
 
@@ -40,8 +46,8 @@ def test_an_estimate_prices_the_items_and_says_how_many_the_balance_covers(
     stack: LocalStack, shop: SampleShop
 ) -> None:
     assert stack.sandboxes is not None
-    _, client = tenant_client(stack)
-    calls_before = generate_calls(stack)
+    tenant, client = tenant_client(stack)
+    mark = generations_made(stack)
     items = [prodvisual_job(shop), prodvisual_job(shop), prodvisual_job(shop)]
     items.append({"provider": "creatify", "product": {"image_url": shop.url("product.jpg")}})
 
@@ -57,7 +63,7 @@ def test_an_estimate_prices_the_items_and_says_how_many_the_balance_covers(
     assert "1 credit per successful generation" in prodvisual["price_source"]
     assert by_provider["creatify"]["credits"] is None
     assert estimate["aws_usd"] > 0
-    assert generate_calls(stack) == calls_before
+    assert generations_since(stack, mark, tenant) == []
 
 
 def test_a_balance_too_small_for_the_batch_covers_only_part_of_it(
@@ -77,8 +83,8 @@ def test_a_balance_too_small_for_the_batch_covers_only_part_of_it(
 
 
 def test_a_dry_run_job_answers_the_estimate_and_creates_nothing(stack: LocalStack, shop: SampleShop) -> None:
-    _, client = tenant_client(stack)
-    calls_before = generate_calls(stack)
+    tenant, client = tenant_client(stack)
+    mark = generations_made(stack)
 
     answer = client.http.post("/v1/jobs", json=prodvisual_job(shop, dry_run=True))
 
@@ -86,21 +92,21 @@ def test_a_dry_run_job_answers_the_estimate_and_creates_nothing(stack: LocalStac
     assert (answer.json()["items"], answer.json()["credits"]) == (1, 1)
     assert "location" not in answer.headers
     assert client.http.get("/v1/jobs").json()["jobs"] == []
-    assert generate_calls(stack) == calls_before
+    assert generations_since(stack, mark, tenant) == []
 
 
 def test_a_dry_run_batch_answers_the_estimate_and_creates_nothing(
     stack: LocalStack, shop: SampleShop
 ) -> None:
-    _, client = tenant_client(stack)
-    calls_before = generate_calls(stack)
+    tenant, client = tenant_client(stack)
+    mark = generations_made(stack)
 
     answer = client.http.post("/v1/batches", json={"items": [prodvisual_job(shop)] * 4, "dry_run": True})
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["credits"] == 4
     assert client.http.get("/v1/jobs").json()["jobs"] == []
-    assert generate_calls(stack) == calls_before
+    assert generations_since(stack, mark, tenant) == []
 
 
 # -- budgets and usage ----------------------------------------------------------------------------
@@ -114,7 +120,7 @@ def test_fifty_racing_creates_against_a_budget_of_seven_accept_exactly_seven(
     budget = 7
     shown = set_budget(stack, tenant, "--daily", str(budget), "--monthly", "100")
     assert (shown["daily"]["limit"], shown["daily"]["remaining"]) == (budget, budget)
-    calls_before = generate_calls(stack)
+    mark = generations_made(stack)
 
     # When 50 creates race
     def create(_: int) -> httpx.Response:
@@ -142,7 +148,8 @@ def test_fifty_racing_creates_against_a_budget_of_seven_accept_exactly_seven(
     assert [j["status"] for j in finals] == ["succeeded"] * budget
     # one generation for each accepted job (other tests' jobs may still call the sandbox meanwhile)
     assert generations_of(stack, accepted) == budget
-    assert generate_calls(stack) - calls_before >= budget
+    # and none for the refused creates (or for no job at all)
+    assert len(generations_since(stack, mark, tenant)) == budget
     settled = client.http.get("/v1/budget").json()
     assert (settled["daily"]["spent"], settled["monthly"]["spent"]) == (budget, budget)
     print(f"\n50 racing creates in {elapsed:.1f}s: {len(accepted)} accepted, {len(refused)} refused (402)")
@@ -190,14 +197,14 @@ def test_a_budget_of_zero_refuses_a_create_with_402_before_any_provider_call(
 ) -> None:
     tenant, client = tenant_client(stack)
     set_budget(stack, tenant, "--daily", "0")
-    calls_before = generate_calls(stack)
+    mark = generations_made(stack)
 
     answer = client.http.post("/v1/jobs", json=prodvisual_job(shop))
 
     assert answer.status_code == 402
     assert answer.json()["error"]["code"] == "budget_exceeded"
     assert client.http.get("/v1/jobs").json()["jobs"] == []
-    assert generate_calls(stack) == calls_before
+    assert generations_since(stack, mark, tenant) == []
 
 
 # -- waiting for credits --------------------------------------------------------------------------

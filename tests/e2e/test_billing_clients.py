@@ -12,7 +12,7 @@ from local.sample_shop import SampleShop
 from local.stack import LocalStack
 
 from mediajobs_client import AsyncClient, Client, PaymentRequiredError
-from tests.e2e.billing_support import generate_calls, set_budget, tenant_client
+from tests.e2e.billing_support import generations_made, generations_since, set_budget, tenant_client
 from tests.e2e.conftest import fast_sandboxes
 from tests.e2e.test_cli import mediajobs
 
@@ -38,13 +38,13 @@ def test_the_sdk_estimates_refuses_past_the_budget_and_reports_usage(
     set_budget(stack, tenant, "--daily", "1")
     key = raw.http.headers["authorization"].removeprefix("Bearer ")
     image = {"image_url": shop.url("product.png")}
-    calls_before = generate_calls(stack)
+    mark = generations_made(stack)
 
     with Client(stack.api_url, key) as sdk:
         estimate = sdk.billing.estimate([prodvisual(shop), prodvisual(shop)])
         dry_job = sdk.jobs.estimate(provider="prodvisual", product=image, options={"style": "mockup"})
         dry_batch = sdk.batches.estimate([prodvisual(shop)] * 3)
-        assert generate_calls(stack) == calls_before
+        assert generations_since(stack, mark, tenant) == []
         accepted = sdk.jobs.create(provider="prodvisual", product=image, options={"style": "mockup"})
         with pytest.raises(PaymentRequiredError) as refused:
             sdk.jobs.create(provider="prodvisual", product=image, options={"style": "mockup"})
