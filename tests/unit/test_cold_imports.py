@@ -89,6 +89,33 @@ def test_the_api_function_does_not_import_xray_when_tracing_is_off() -> None:
     assert not [name for name in loaded if name.startswith("aws_xray_sdk")]
 
 
+OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+DOCUMENT_READ = """
+import json, sys
+import app
+before = {models!r} in sys.modules
+event = json.load(open({event!r}))
+event["rawPath"] = event["requestContext"]["http"]["path"] = {path!r}
+event["routeKey"] = "GET " + {path!r}
+event["headers"].pop("authorization", None)
+answer = app.app.resolve(event, None)
+print(json.dumps([before, {models!r} in sys.modules, answer["statusCode"], answer["body"][:200]]))
+"""
+
+
+def test_the_api_loads_powertools_openapi_models_only_when_a_document_is_asked_for() -> None:
+    # Given the API function, as the local stack runs it
+    event = str(ROOT / "events" / "api_get_job.json")
+    environment = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
+    for path, shown in (("/v1/openapi.json", '"openapi"'), ("/v1/docs", "<title>Swagger UI</title>")):
+        # When it is imported, then asked for the document or the docs page
+        code = DOCUMENT_READ.format(models=OPENAPI_MODELS, event=event, path=path)
+        before, after, status, body = json.loads(run_python(code, ROOT / "functions" / "api", environment))
+        # Then the OpenAPI models were not imported at cold start, and the answer carries them
+        assert (before, after, status) == (False, True, 200), path
+        assert shown in body, body
+
+
 TRACED_CALL = """
 import json, sys
 from mediajobs.observability import tracer

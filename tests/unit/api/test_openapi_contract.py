@@ -66,7 +66,7 @@ NOT_FOUND = JobNotFoundError(JOB_ID)
 CONFLICT = ConflictError("job_final", "the job is already final")
 
 OPERATIONS = [
-    Operation("createJob", "POST", "/v1/jobs", JOB_EXAMPLES["prodvisual"].value, {503: UNAVAILABLE}),
+    Operation("createJob", "POST", "/v1/jobs", JOB_EXAMPLES["prodvisual"]["value"], {503: UNAVAILABLE}),
     Operation("getJob", "GET", f"/v1/jobs/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}),
     Operation(
         "listJobs",
@@ -100,11 +100,11 @@ OPERATIONS = [
         "createUpload",
         "POST",
         "/v1/uploads",
-        UPLOAD_EXAMPLES["prodvisual"].value,
+        UPLOAD_EXAMPLES["prodvisual"]["value"],
         {422: ValidationFailedError("validation_error", "bad filename"), 503: UNAVAILABLE},
     ),
     Operation("getUpload", "GET", f"/v1/uploads/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}),
-    Operation("createBatch", "POST", "/v1/batches", BATCH_EXAMPLES["mixed"].value, {503: UNAVAILABLE}),
+    Operation("createBatch", "POST", "/v1/batches", BATCH_EXAMPLES["mixed"]["value"], {503: UNAVAILABLE}),
     Operation("getBatch", "GET", f"/v1/batches/{JOB_ID}", None, {404: NOT_FOUND, 503: UNAVAILABLE}),
     Operation(
         "retryBatch",
@@ -132,7 +132,7 @@ OPERATIONS = [
         "createEstimate",
         "POST",
         "/v1/estimates",
-        {"items": [JOB_EXAMPLES["prodvisual"].value]},
+        {"items": [JOB_EXAMPLES["prodvisual"]["value"]]},
         {503: UNAVAILABLE},
     ),
     Operation("getUsage", "GET", "/v1/usage", None, {503: UNAVAILABLE}),

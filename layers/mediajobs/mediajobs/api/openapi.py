@@ -21,14 +21,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel
 
 from mediajobs.api.errors import ErrorResponse
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 SCHEMA_PREFIX = "#/components/schemas/"
 #: the class-name prefix of each provider package's models
@@ -144,6 +146,9 @@ class DocumentedResolver(APIGatewayHttpResolver):
     """The HTTP API resolver whose OpenAPI document (served and on the docs page) is tidied."""
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
+        # Powertools' OpenAPI models load when a document is made, not at the API's cold start
+        from aws_lambda_powertools.event_handler.openapi.models import OpenAPI  # noqa: PLC0415
+
         generated = super().get_openapi_schema(*args, **kwargs)
         document = generated.model_dump(mode="json", by_alias=True, exclude_none=True)
         return OpenAPI.model_validate(tidy(document))
