@@ -53,8 +53,9 @@ asl: $(STAMP) node_modules/.installed ## check statemachine/*.asl.json: moto's A
 validate: $(STAMP) ## sam validate --lint (cfn-lint rules) over template.yaml
 	sam validate --lint --template template.yaml
 
-build: $(STAMP) node_modules/.installed ## sam build (layer BuildMethod python3.13; the console ships swagger-ui-dist) into .aws-sam/
+build: $(STAMP) node_modules/.installed ## sam build into .aws-sam/ (the layer with every module's bytecode: layers/mediajobs/Makefile; the console ships swagger-ui-dist)
 	sam build --template template.yaml --parallel
+	$(PY) scripts/check_layer_bytecode.py .aws-sam/build/MediajobsLayer/python
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet);
 # CHROMIUM=/path/to/chromium names another one.

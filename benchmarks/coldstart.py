@@ -8,7 +8,15 @@ ones, the moto endpoint and credentials), and both time only the import, inside 
 CPU seconds (``time.process_time``: wall time on a shared machine measures the other processes).
 Each pair gives a ratio (function / bare); min, median and max of the ratios are printed.
 
-    python -m benchmarks coldstart [--pairs 7] [--only ApiFunction,SubmitJobFunction]
+The layer is imported as ``sam build`` ships it: with the bytecode of every module, compiled here
+into a copy the way ``layers/mediajobs/Makefile`` compiles it (the children never write .pyc
+files, as Lambda's read-only ``/opt`` cannot). ``--source`` imports the layer's source instead,
+which is what a layer without bytecode costs. Two more rows give Powertools' own floor: a handler
+module made of nothing but the decorators every function wears, over Powertools' HTTP resolver
+with validation and one pydantic route (``floor: HTTP``), or over ``event_parser`` with a
+one-field model (``floor: task``).
+
+    python -m benchmarks coldstart [--pairs 7] [--only ApiFunction,SubmitJobFunction] [--source]
 
 Figures are printed, not asserted: this machine is shared and noisy, hence pairs and medians.
 """
@@ -16,11 +24,15 @@ Figures are printed, not asserted: this machine is shared and noisy, hence pairs
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import py_compile
+import shutil
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from local.stack import LOCAL_ONLY_ENVIRONMENT, LocalStack
@@ -61,6 +73,78 @@ def targets() -> list[Target]:
             for function in stack.provisioned.functions.values()
         ]
     return sorted(found, key=lambda target: target.logical_id)
+
+
+FLOOR_HTTP = """
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from pydantic import BaseModel
+
+logger, metrics, tracer = Logger(), Metrics(namespace="floor"), Tracer()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+
+class Body(BaseModel):
+    name: str
+
+
+@app.post("/things")
+def create(body: Body) -> dict[str, str]:
+    return {"name": body.name}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    return app.resolve(event, context)
+"""
+FLOOR_TASK = """
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from pydantic import BaseModel
+
+logger, metrics, tracer = Logger(), Metrics(namespace="floor"), Tracer()
+
+
+class Input(BaseModel):
+    job_id: str
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@event_parser(model=Input)
+def lambda_handler(event: Input, context):
+    return {"job_id": event.job_id}
+"""
+
+
+def layer_copies(found: list[Target], into: Path, *, bytecode: bool) -> list[Target]:
+    """The targets with each layer folder replaced by a copy without any cached bytecode, and
+    with every module's bytecode compiled in when ``bytecode`` (as the layer's Makefile does)."""
+    copies: dict[Path, Path] = {}
+    for layer in sorted({layer for target in found for layer in target.layer_dirs}):
+        copy = into / f"layer-{len(copies)}"
+        shutil.copytree(layer, copy, ignore=shutil.ignore_patterns("__pycache__", "Makefile", "*.txt"))
+        compiled = not bytecode or compileall.compile_dir(
+            copy, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
+        if not compiled:
+            raise RuntimeError(f"could not compile {layer}")
+        copies[layer] = copy
+    return [replace(t, layer_dirs=tuple(copies[layer] for layer in t.layer_dirs)) for t in found]
+
+
+def floors(api: Target, into: Path) -> list[Target]:
+    """Powertools' floor: handler modules of only the decorators, with the API's environment."""
+    made = []
+    for name, code in (("floor: HTTP", FLOOR_HTTP), ("floor: task", FLOOR_TASK)):
+        folder = into / name.replace(": ", "-")
+        folder.mkdir()
+        (folder / "app.py").write_text(code)
+        made.append(replace(api, logical_id=name, module="app", code_dir=folder, layer_dirs=()))
+    return made
 
 
 def timed_import(target: Target, modules: str) -> float:
@@ -109,17 +193,29 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--pairs", type=int, default=7, help="alternating pairs per function")
     parser.add_argument("--only", default="", help="comma-separated logical ids (default: all)")
+    parser.add_argument("--source", action="store_true", help="import the layer's source (no bytecode)")
     args = parser.parse_args(argv)
     only = {name for name in args.only.split(",") if name}
-    chosen = [target for target in targets() if not only or target.logical_id in only]
-    print(f"Cold import of each function's handler module / import {BARE}; {args.pairs} pairs each\n")
+    with tempfile.TemporaryDirectory(prefix="coldstart-") as scratch:
+        found = targets()
+        (api,) = [target for target in found if target.logical_id == "ApiFunction"]
+        found = layer_copies(found, Path(scratch), bytecode=not args.source)
+        found += floors(api, Path(scratch))
+        chosen = [target for target in found if not only or target.logical_id in only]
+        report(chosen, args.pairs, layer="source" if args.source else "bytecode, as sam build ships it")
+
+
+def report(chosen: list[Target], pairs: int, *, layer: str) -> None:
+    print(f"Cold import of each function's handler module / import {BARE}; {pairs} pairs each")
+    print(f"layer: {layer}\n")
     header = f"{'function':<30} {'min':>6} {'median':>7} {'max':>6} {'import CPU s (median)':>22}"
     print(header)
     print("-" * len(header))
     medians = []
     for target in chosen:
-        ratios, seconds = measure(target, args.pairs)
-        medians.append(statistics.median(ratios))
+        ratios, seconds = measure(target, pairs)
+        if not target.logical_id.startswith("floor"):
+            medians.append(statistics.median(ratios))
         print(
             f"{target.logical_id:<30} {min(ratios):>5.2f}x {statistics.median(ratios):>6.2f}x "
             f"{max(ratios):>5.2f}x {statistics.median(seconds):>21.3f}",
