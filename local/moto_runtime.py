@@ -200,6 +200,29 @@ def serialize_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
+def list_moto_modules_once() -> None:
+    """Finding the backend for each request's ``Host``, moto's server lists its package folder
+    (``moto.backends.list_of_moto_modules``: ``os.listdir`` and an ``isdir`` per entry, about 150
+    of them) on every request: about 5% of the local stack's CPU under the e2e tests (py-spy).
+    The folder does not change while the process runs, so it is listed once.
+
+    (The other per-request cost seen there, a new TCP connection for every boto3 call, stays:
+    werkzeug's server closes each connection on purpose, as ``http.server`` cannot drain a body
+    before the next request line.)
+    """
+    from moto import backends  # noqa: PLC0415 - moto is only needed when running
+
+    if getattr(backends.list_of_moto_modules, "__listed_once__", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    list_of_moto_modules.__listed_once__ = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
 def install_lambda_hook(dispatch: HookDispatch) -> Callable[[], None]:
     """Route every moto Lambda invocation to ``dispatch(moto_function, event)``; returns the undo.
 
@@ -376,6 +399,7 @@ class MotoRuntime:
         try:
             self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
             serialize_dynamodb()
+            list_moto_modules_once()
             self._uninstall_hook = install_lambda_hook(self._dispatch)
         except BaseException:
             self.stop()

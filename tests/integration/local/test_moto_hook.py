@@ -1,9 +1,14 @@
-"""The in-process Lambda hook rests on a private moto method: fail loudly the day it changes."""
+"""The in-process Lambda hook rests on a private moto method: fail loudly the day it changes.
+
+And the local stack's patch of moto's server (its module listing, made once) still holds."""
 
 from __future__ import annotations
 
 import inspect
+import os
+from typing import Any
 
+import pytest
 from local.moto_runtime import HOOK_TARGET, install_lambda_hook, moto_invoke_lambda
 
 
@@ -44,3 +49,25 @@ def test_install_and_uninstall_round_trip() -> None:
     finally:
         uninstall()
     assert LambdaFunction.__dict__["_invoke_lambda"] is original
+
+
+def test_moto_modules_are_listed_once_and_the_server_still_finds_each_backend(
+    local_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    # Given the running stack (its runtime listed moto's modules once at start)
+    dispatcher = DomainDispatcherApplication(create_app=lambda service: None)  # type: ignore[arg-type,return-value]
+    listed = set(backends.list_of_moto_modules())
+    assert {"dynamodb", "s3", "stepfunctions", "awslambda", "events"} <= listed
+
+    # When moto's folder can no longer be listed
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"moto's modules were listed again ({path})")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+
+    # Then the server still resolves a service host, and the stack still answers AWS calls
+    assert dispatcher.get_backend_for_host("dynamodb") == "dynamodb"
+    assert local_stack.client("dynamodb").list_tables()["TableNames"]
