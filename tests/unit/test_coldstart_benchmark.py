@@ -4,13 +4,12 @@ Powertools handlers. Nothing here is timed: the figures are the benchmark's to p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from benchmarks.coldstart import Target, floors, layer_copies
 from scripts.check_layer_bytecode import missing
+
+from tests.unit.test_cold_imports import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "mediajobs"
@@ -77,22 +76,10 @@ def test_the_floor_rows_are_working_powertools_handlers(tmp_path: Path) -> None:
     }
     for floor in (http, task):
         # When each is imported and called as Lambda would
-        env = {
-            key: value for key, value in os.environ.items() if not key.startswith(("POWERTOOLS_", "_X_AMZN"))
-        }
-        env |= floor.environment | {"PYTHONPATH": str(floor.code_dir), "AWS_DEFAULT_REGION": "us-east-1"}
-        done = subprocess.run(  # noqa: S603 - this interpreter, code from this file
-            [sys.executable, "-c", CALL_FLOOR.format(event=json.dumps(events[floor.logical_id]))],
-            cwd=floor.code_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        code = CALL_FLOOR.format(event=json.dumps(events[floor.logical_id]))
+        output = run_python(code, floor.code_dir, floor.environment)
         # Then it answers: validation, routing and parsing are Powertools' own, as in our functions
-        assert done.returncode == 0, done.stderr
-        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        answer = json.loads(output.strip().splitlines()[-1])
         if floor is http:
             assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"name": "kettle"})
         else:
