@@ -45,6 +45,8 @@ import hmac
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -179,6 +181,8 @@ class _Generation:
     generation_time_ms: int | None = None
     error_code: str | None = None
     error_message: str | None = None
+    #: the balance this generation was charged to (see ProdVisualSandbox.balance)
+    balance_epoch: int = 0
 
 
 @dataclass
@@ -226,6 +230,9 @@ class ProdVisualSandbox(Sandbox):
         settings = settings or ProdVisualSettings()
         self.started_at = time.time()
         self.credits_remaining = settings.credits
+        # balance(): which balance is live, and the ones set aside (epoch -> credits) meanwhile
+        self._balance_epoch = self._epochs = 0
+        self._set_aside: dict[int, int] = {}
         self.ledger = _Ledger()
         self.generations: dict[str, _Generation] = {}
         self.batches: dict[str, _Batch] = {}
@@ -279,8 +286,10 @@ class ProdVisualSandbox(Sandbox):
 
     def _generate(self) -> Response:
         spec = self._spec(self._json_object(), where="")
-        self._charge(1)
-        generation = _Generation(id=self.new_id("gen_", 8), spec=spec, created_at=time.time())
+        epoch = self._charge(1)
+        generation = _Generation(
+            id=self.new_id("gen_", 8), spec=spec, created_at=time.time(), balance_epoch=epoch
+        )
         with self.lock:
             self.generations[generation.id] = generation
         if spec.webhook_url is None:
@@ -316,7 +325,7 @@ class ProdVisualSandbox(Sandbox):
             if not isinstance(item, dict):
                 raise _invalid(f"items[{index}] must be a generation object")
             specs.append(self._spec(item, where=f"items[{index}]."))
-        self._charge(len(specs))
+        epoch = self._charge(len(specs))
         now = time.time()
         batch_id = self.new_id("batch_", 6)
         batch = _Batch(
@@ -324,7 +333,13 @@ class ProdVisualSandbox(Sandbox):
             created_at=now,
             webhook_url=webhook_url,
             items=[
-                _Generation(id=self.new_id("gen_", 8), spec=spec, created_at=now, batch_id=batch_id)
+                _Generation(
+                    id=self.new_id("gen_", 8),
+                    spec=spec,
+                    created_at=now,
+                    batch_id=batch_id,
+                    balance_epoch=epoch,
+                )
                 for spec in specs
             ],
         )
@@ -446,7 +461,30 @@ class ProdVisualSandbox(Sandbox):
 
     # -- credits -----------------------------------------------------------------------------------
 
-    def _charge(self, amount: int) -> None:
+    @contextmanager
+    def balance(self, amount: int) -> Iterator[None]:
+        """Set the account's balance to ``amount`` for a while, then give the previous one back.
+
+        Work charged before the change keeps to the balance it was charged to: a refund for a
+        generation that started earlier is added to the restored balance, not to this one, so a
+        balance of 0 stays 0 while other generations fail and are refunded.
+        """
+        with self.lock:
+            outer = self._balance_epoch
+            self._set_aside[outer] = self.credits_remaining
+            self._epochs += 1
+            self._balance_epoch = self._epochs
+            self.credits_remaining = amount
+        try:
+            yield
+        finally:
+            with self.lock:
+                # refunds still owed to the ending balance go to the live one from now on
+                self.credits_remaining = self._set_aside.pop(outer)
+                self._balance_epoch = outer
+
+    def _charge(self, amount: int) -> int:
+        """Take ``amount`` credits from the live balance; answer that balance's epoch."""
         with self.lock:
             if self.credits_remaining < amount:
                 raise _ApiError(
@@ -457,11 +495,15 @@ class ProdVisualSandbox(Sandbox):
                 )
             self.credits_remaining -= amount
             self.ledger.entries.append((time.time(), amount))
+            return self._balance_epoch
 
     def _refund(self, generation: _Generation) -> None:
         with self.lock:
             if generation.credits_used:
-                self.credits_remaining += generation.credits_used
+                if generation.balance_epoch in self._set_aside:
+                    self._set_aside[generation.balance_epoch] += generation.credits_used
+                else:
+                    self.credits_remaining += generation.credits_used
                 self.ledger.entries.append((time.time(), -generation.credits_used))
                 generation.credits_used = 0
 

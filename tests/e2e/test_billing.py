@@ -72,11 +72,8 @@ def test_a_balance_too_small_for_the_batch_covers_only_part_of_it(
     assert stack.sandboxes is not None
     _, client = tenant_client(stack)
     sandbox = stack.sandboxes.prodvisual
-    balance, sandbox.credits_remaining = sandbox.credits_remaining, 2
-    try:
+    with sandbox.balance(2):
         answer = client.http.post("/v1/estimates", json={"items": [prodvisual_job(shop)] * 5})
-    finally:
-        sandbox.credits_remaining = balance
 
     (prodvisual,) = answer.json()["providers"]
     assert (prodvisual["credits"], prodvisual["balance"], prodvisual["items_covered"]) == (5, 2, 2)
@@ -215,12 +212,9 @@ def test_a_job_without_provider_credits_waits_and_succeeds_once_the_operator_top
 ) -> None:
     assert stack.sandboxes is not None
     sandbox = stack.sandboxes.prodvisual
-    balance, sandbox.credits_remaining = sandbox.credits_remaining, 0
-    try:
+    with sandbox.balance(0):
         job_id = client.create(prodvisual_job(shop))["job_id"]
         parked = wait_for_status(client, job_id, "waiting_credits")
-    finally:
-        sandbox.credits_remaining = balance
     job = client.wait_final(job_id, timeout=60)
 
     assert parked["status"] == "waiting_credits"

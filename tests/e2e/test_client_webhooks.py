@@ -185,15 +185,12 @@ def scenario(stack: LocalStack, shop: SampleShop) -> Iterator[Scenario]:
     )
     settled(stack, webhook_id("job.succeeded", succeeded["job_id"]))
     sandbox = stack.sandboxes.prodvisual
-    balance, sandbox.credits_remaining = sandbox.credits_remaining, 0
-    try:
+    with sandbox.balance(0):
         # without credits the job waits for a top-up; a short deadline makes it fail soon
         failed = client.run(
             {"provider": "prodvisual", "product": image, "options": {"style": "mockup"}}
             | {"deadline_seconds": 3}
         )
-    finally:
-        sandbox.credits_remaining = balance
     settled(stack, webhook_id("job.failed", failed["job_id"]))
     yield Scenario(tenant, secret, receiver, succeeded, failed, drain(stack, queue, want=2))
     receiver.stop()

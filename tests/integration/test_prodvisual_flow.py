@@ -521,6 +521,28 @@ def test_given_bad_source_with_webhook_when_generated_then_failed_callback_and_c
     assert pv.adapter.credits().credits_remaining == before
 
 
+def test_given_a_balance_set_for_a_while_when_an_older_generation_is_refunded_then_the_restored_one_gets_it(
+    start_sandbox: StartSandbox, media_host: MediaHost, webhook_receiver: WebhookReceiver
+) -> None:
+    pv = start_sandbox(pending_seconds=0.5)
+    before = pv.adapter.credits().credits_remaining
+    request = GenerateRequest(
+        image_url=media_host.url("not-an-image.txt"), style="lifestyle", webhook_url=webhook_receiver.url()
+    )
+    pv.adapter.generate(request)  # charged now, refunded when its source turns out not to be an image
+
+    with pv.sandbox.balance(0):
+        assert json.loads(_one_delivery(webhook_receiver).body)["event"] == "generation.failed"
+        held = pv.adapter.credits().credits_remaining
+        body = {"image_url": media_host.url("product.png"), "style": "lifestyle"}
+        refused = pv.raw("POST", "/v1/generate", body=body)
+    after = pv.adapter.credits().credits_remaining
+
+    assert held == 0
+    assert (refused.status_code, refused.json()["error"]["code"]) == (402, "insufficient_credits")
+    assert after == before
+
+
 # -- fault knobs ---------------------------------------------------------------------------------
 
 
