@@ -29,6 +29,7 @@ Behaviour worth knowing (moto 5.2):
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import decimal
 import functools
@@ -223,6 +224,153 @@ def list_moto_modules_once() -> None:
     backends.list_of_moto_modules = list_of_moto_modules
 
 
+_TRANSACTION = threading.local()
+
+
+class _TableCopies:
+    """``moto.dynamodb.models``' view of :mod:`copy`: inside a transaction a table is not copied."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table  # noqa: PLC0415 - moto is only needed when running
+
+        if getattr(_TRANSACTION, "active", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def transact_writes_copy_items() -> None:
+    """Make moto's ``TransactWriteItems`` set aside the items it writes, not whole tables.
+
+    To undo a cancelled transaction, moto deep-copies every table the transaction names, before
+    every transaction: a cost that grows with the table (the local stack keeps one table) and is
+    paid under the DynamoDB lock (:func:`serialize_dynamodb`), so every other request waits. It was
+    the largest single cost of the local stack under load (py-spy: about 11% of the CPU at 30
+    jobs, growing with the jobs held). Here the items the transaction names are copied instead,
+    and put back as they were when it is cancelled. A table with a stream keeps moto's way (a
+    cancelled write must not leave stream records behind).
+    """
+    from moto.dynamodb import models  # noqa: PLC0415 - moto is only needed when running
+    from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415
+
+    backend = models.DynamoDBBackend
+    current = backend.__dict__["transact_write_items"]
+    if getattr(current, "__copies_items__", False):
+        return
+
+    def targets(self: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]] | None:
+        """(table, hash key, range key) of each write, or None when moto's own way must be kept."""
+        found = []
+        for entry in transact_items:
+            for op in entry.values():
+                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                if table is None:
+                    continue
+                if table.stream_shard is not None:
+                    return None
+                attrs = op.get("Key", op.get("Item")) or {}
+                if table.hash_key_attr not in attrs:
+                    continue  # moto refuses the write before it changes anything
+                range_attr = table.range_key_attr
+                if range_attr is not None and range_attr not in attrs:
+                    continue
+                hash_key = DynamoType(attrs[table.hash_key_attr])
+                range_key = DynamoType(attrs[range_attr]) if range_attr is not None else None
+                found.append((table, hash_key, range_key))
+        return found
+
+    def put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+        elif item is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+
+    @functools.wraps(current)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        written = targets(self, transact_items) if len(transact_items) <= 100 else None
+        if written is None:
+            current(self, transact_items)
+            return
+        before = [(*target, copy.deepcopy(target[0].get_item(target[1], target[2]))) for target in written]
+        _TRANSACTION.active = True
+        try:
+            current(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, item in reversed(before):
+                put_back(table, hash_key, range_key, item)
+            raise
+        finally:
+            _TRANSACTION.active = False
+
+    transact_write_items.__copies_items__ = True  # type: ignore[attr-defined]
+    setattr(models, "copy", _TableCopies())  # noqa: B010 - the name moto.dynamodb.models looks up
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def step_functions_parse_once() -> None:
+    """Make moto's Step Functions interpreter parse each definition and JSONPath once, and keep
+    one boto3 client per service for its Lambda tasks.
+
+    moto (5.2) runs ANTLR over the whole definition at every execution start, builds a new
+    jsonpath-ng parser (ply's grammar tables) for every path it reads (``InputPath``,
+    ``ResultPath``, each ``.$`` field), and creates a boto3 client for every Lambda task: together
+    about 20% of the local stack's CPU at 30 jobs (py-spy). A parsed program holds no execution's
+    state (each execution has its own ``Environment``; a Map state runs one parsed iteration
+    program for every item already), a parsed JSONPath is immutable, and boto3 clients are
+    thread-safe, so each is made once per distinct text, per service.
+    """
+    from jsonpath_ng.ext.parser import parse as extended_parse  # noqa: PLC0415
+    from jsonpath_ng.parser import parse as jsonpath_parse  # noqa: PLC0415 - moto is only needed when running
+    from moto.stepfunctions.parser.asl.component.common.path import result_path  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (  # noqa: PLC0415
+        lambda_eval_utils,
+    )
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path  # noqa: PLC0415
+
+    if getattr(vars(json_path)["parse"], "__parsed_once__", False):
+        return
+
+    def once(function: Callable[..., Any]) -> Callable[..., Any]:
+        cached = functools.lru_cache(maxsize=1024)(function)
+        cached.__parsed_once__ = True  # type: ignore[attr-defined]
+        return cached
+
+    # the names these modules call (each imported ``parse`` from jsonpath-ng)
+    setattr(json_path, "parse", once(extended_parse))  # noqa: B010
+    setattr(result_path, "parse", once(jsonpath_parse))  # noqa: B010
+    parse_definition = AmazonStateLanguageParser.__dict__["parse"].__func__
+    AmazonStateLanguageParser.parse = staticmethod(once(parse_definition))  # type: ignore[method-assign]
+
+    make_client = boto_client.boto_client_for
+    clients: dict[tuple[str, str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's own version ignores state_credentials too; its endpoint follows MOTO_PORT
+        key = (region, service, os.environ.get("MOTO_PORT", ""))
+        with lock:
+            if key not in clients:
+                clients[key] = make_client(region=region, service=service)
+            return clients[key]
+
+    boto_client.boto_client_for = boto_client_for
+    for module in list(sys.modules.values()):
+        if getattr(module, "boto_client_for", None) is make_client and module.__name__.startswith(
+            "moto.stepfunctions."
+        ):
+            setattr(module, "boto_client_for", boto_client_for)  # noqa: B010
+    if vars(lambda_eval_utils)["boto_client_for"] is not boto_client_for:
+        raise MotoHookMissingError("moto's Lambda tasks no longer make clients with boto_client_for")
+
+
 def install_lambda_hook(dispatch: HookDispatch) -> Callable[[], None]:
     """Route every moto Lambda invocation to ``dispatch(moto_function, event)``; returns the undo.
 
@@ -399,6 +547,8 @@ class MotoRuntime:
         try:
             self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
             serialize_dynamodb()
+            transact_writes_copy_items()
+            step_functions_parse_once()
             list_moto_modules_once()
             self._uninstall_hook = install_lambda_hook(self._dispatch)
         except BaseException:
